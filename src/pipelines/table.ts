@@ -1,0 +1,51 @@
+// The compiled, immutable routing table that a pipeline load produces and the delivery stage reads.
+import type { EventRecord } from '../events/record.ts';
+
+/** Everything the delivery stage needs to run one sink of one pipeline (a "lane"). */
+export interface LaneSpec {
+  /** `<pipeline>/<sinkId>`: stable across reloads while the pipeline and sink names stay. */
+  key: string;
+  pipeline: string;
+  sinkId: string;
+  type: string;
+  /** The sink's own options (common keys removed), `${VAR}` already interpolated, checked against the sink schema. */
+  options: Record<string, unknown>;
+  retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+  queue: { concurrency: number; rate?: { count: number; intervalMs: number }; capacity: number };
+  breaker: { threshold: number; cooldownMs: number };
+  /** Changes whenever anything above changes: a reload recreates the sink only when this differs. */
+  fingerprint: string;
+  /** Pipeline file (absolute) and line of the sink entry, for errors. */
+  source: { file: string; line: number };
+}
+
+/** Result of routing one event. */
+export interface RouteDecision {
+  /** Lane keys that owe a delivery of this event. */
+  lanes: string[];
+  /** Pipelines whose `when` failed for this event (each goes to the dead-letter queue with its error). */
+  failures: { pipeline: string; error: string }[];
+  /** True when no pipeline (catch-all included) matched. */
+  unmatched: boolean;
+}
+
+export interface PipelineInfo {
+  name: string;
+  file: string;
+  description?: string;
+  enabled: boolean;
+  catchAll: boolean;
+  events?: string[];
+  lanes: string[];
+}
+
+/** One compiled version of all pipelines. Never mutated: a reload builds a new one and swaps it in. */
+export interface RoutingTable {
+  readonly version: number;
+  readonly pipelines: readonly PipelineInfo[];
+  readonly lanes: ReadonlyMap<string, LaneSpec>;
+  /** Which lanes want this event. Never throws: predicate errors come back in `failures`. */
+  route(event: EventRecord): Promise<RouteDecision>;
+  /** The payload for one lane (sink transform, else pipeline transform, else the event body). Throws on transform error or timeout. */
+  payload(laneKey: string, event: EventRecord): Promise<unknown>;
+}

@@ -1,0 +1,92 @@
+// The sink contract: built-in sinks and plugins are both written against `defineSink`.
+import type { Static, TSchema } from 'typebox';
+
+/** Minimal logger interface a sink gets (pino-compatible). */
+export interface SinkLogger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** What a sink factory receives besides its options. */
+export interface SinkContext {
+  /** Pipeline name. */
+  pipeline: string;
+  /** Sink id within the pipeline (its `name`, or `<type>` / `<type>-<n>`). */
+  sink: string;
+  /** Folder that relative paths in options resolve against (the config file's folder). */
+  baseDir: string;
+  logger: SinkLogger;
+  /** Aborted when the daemon shuts down or the sink is replaced: stop waiting and return. */
+  signal: AbortSignal;
+}
+
+/** Facts about one delivery attempt, for sinks that want them (headers, file names never come from event data). */
+export interface DeliveryMeta {
+  eventId: number;
+  eventName: string;
+  pipeline: string;
+  sink: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  receivedAt: number;
+}
+
+/** What a send did. Only `delivery/` decides what happens next (retry, breaker, dead letter). */
+export type SendOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** true: try again later (network error, timeout, 408, 429, 5xx); false: dead-letter at once. */
+      retryable: boolean;
+      error: string;
+      status?: number;
+      /** The destination asked us to wait this long (Retry-After). */
+      retryAfterMs?: number;
+    };
+
+export interface SinkInstance {
+  /**
+   * Deliver one payload. Resolve with an outcome (or nothing, for success); a thrown error counts as a retryable failure.
+   * `signal` is aborted when the attempt times out or the daemon stops.
+   */
+  send(payload: unknown, meta: DeliveryMeta, signal: AbortSignal): Promise<SendOutcome | void>;
+  /** Flush and release resources. Called once, after the last send has settled. */
+  close(): Promise<void>;
+}
+
+export interface SinkDefinition<S extends TSchema = TSchema> {
+  /** The `type` users write in a pipeline's `sinks:` list. Lowercase letters, digits, `-` and `_`. */
+  type: string;
+  /** One line for generated docs. */
+  description: string;
+  /** TypeBox schema of the sink's own options (everything but `type`, `name`, `transform`, `retry`, `queue`, `breaker`). */
+  options: S;
+  /** Queue defaults for this sink type (e.g. Slack: one message a second). */
+  defaults?: { concurrency?: number; rate?: string };
+  create(options: Static<S>, ctx: SinkContext): SinkInstance | Promise<SinkInstance>;
+}
+
+/**
+ * Declare a sink type. Plugins default-export (or export `sink` / `sinks`) the result.
+ * @example
+ * export default defineSink({
+ *   type: 'discord', description: 'Posts to a Discord webhook',
+ *   options: Type.Object({ url: Type.String() }),
+ *   create: (opts) => ({ async send(payload) { ... return { ok: true }; }, async close() {} }),
+ * });
+ */
+export function defineSink<S extends TSchema>(def: SinkDefinition<S>): SinkDefinition<S> {
+  return def;
+}
+
+/** Helpers for sinks: `return retryable('upstream 503', { status: 503 })`. */
+export const ok = (): SendOutcome => ({ ok: true });
+export const retryable = (error: string, extra: { status?: number; retryAfterMs?: number } = {}): SendOutcome => ({
+  ok: false,
+  retryable: true,
+  error,
+  ...extra,
+});
+export const permanent = (error: string, extra: { status?: number } = {}): SendOutcome => ({ ok: false, retryable: false, error, ...extra });
