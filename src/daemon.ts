@@ -1,0 +1,212 @@
+// Wires the stages together — ingress → journal/engine → pipelines → lanes → sinks — and owns start, reload and stop.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './log.ts';
+import { Metrics } from './admin/metrics.ts';
+import { createAdminServer, type AdminServer } from './admin/server.ts';
+import { createIngress, type Ingress } from './ingress/server.ts';
+import { validateEvent } from './events/validate.ts';
+import { eventLabel } from './events/catalog.ts';
+import { loadPipelines } from './pipelines/load.ts';
+import { watchPipelines } from './pipelines/watch.ts';
+import type { LaneSpec, RoutingTable } from './pipelines/table.ts';
+import { loadSinkTypes, type SinkRegistry } from './sinks/registry.ts';
+import { SinkPool } from './sinks/pool.ts';
+import { DeadLetterStore } from './delivery/dead-letter.ts';
+import { DeliveryEngine } from './delivery/engine.ts';
+import { Lane } from './delivery/lane.ts';
+import { acquireStorageLock, type StorageLock } from './delivery/storage-lock.ts';
+import { formatProblem } from './config/yaml-source.ts';
+
+export interface Daemon {
+  readonly ingressPort: number;
+  readonly adminPort: number | undefined;
+  readonly metrics: Metrics;
+  /** Reload plugins and pipelines; a broken file keeps its previous version. */
+  reload(reason: string): Promise<{ ok: boolean; errors: string[] }>;
+  /** Graceful stop: 503 for new requests, answer in-flight ones, let queues deliver for the grace period, flush, close. */
+  stop(): Promise<void>;
+  /** Resolves once stop() has finished. */
+  readonly stopped: Promise<void>;
+}
+
+/** Start everything for `config`. Throws (with a clear message) when the daemon cannot start. */
+export async function startDaemon(config: Config, logger: Logger, opts: { metrics?: Metrics } = {}): Promise<Daemon> {
+  const metrics = opts.metrics ?? new Metrics();
+  await mkdir(config.storage.dir, { recursive: true, mode: 0o700 });
+  const lock: StorageLock = await acquireStorageLock(config.storage.dir);
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  try {
+    let registry: SinkRegistry;
+    {
+      const loaded = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
+      registry = loaded.registry;
+      for (const p of loaded.problems) logger.error({ problem: formatProblem(p) }, 'plugin not loaded');
+    }
+    let lastLoadErrors: string[] = [];
+    const first = await loadPipelines({
+      dir: config.pipelines.dir,
+      sinkTypes: registry,
+      evalTimeoutMs: config.pipelines.evalTimeoutMs,
+      baseDir: config.baseDir,
+      version: 1,
+    });
+    lastLoadErrors = first.problems.map(formatProblem);
+    for (const e of lastLoadErrors) logger.error({ problem: e }, 'pipeline not loaded');
+    let table: RoutingTable = first.table;
+    metrics.pipelinesLoaded.set(table.pipelines.length);
+
+    const sinks = new SinkPool({ baseDir: config.baseDir, logger });
+    await sinks.prepare(table, registry);
+    cleanups.push(() => sinks.closeAll());
+
+    const deadLetters = await DeadLetterStore.open(join(config.storage.dir, 'dlq'), { fsync: config.storage.fsync });
+    cleanups.push(() => deadLetters.close());
+
+    const lanes = new Map<string, Lane>();
+    const payloadFor = (key: string) => (event: Parameters<RoutingTable['payload']>[1]) => table.payload(key, event);
+    const engine = await DeliveryEngine.open({
+      storage: config.storage,
+      table: () => table,
+      createLane: (spec: LaneSpec, onSettled) => {
+        const lane = new Lane({
+          spec,
+          sink: sinks.take(spec.key),
+          payload: payloadFor(spec.key),
+          deadLetters,
+          metrics,
+          logger: logger.child({ pipeline: spec.pipeline, sink: spec.sinkId }),
+          onSettled,
+        });
+        lanes.set(spec.key, lane);
+        return lane;
+      },
+      updateLane: (lane: Lane, spec: LaneSpec) => lane.update(spec, sinks.take(spec.key), payloadFor(spec.key)),
+      deadLetters,
+      metrics,
+      logger,
+    });
+    engine.start();
+
+    const ingress: Ingress = createIngress({ config, validate: validateEvent, handoff: engine, metrics, eventLabel, logger });
+    const { port: ingressPort } = await ingress.listen();
+    let listening = true;
+    cleanups.push(() => ingress.close());
+
+    // Reloads run one at a time; a reload asked for while one runs is coalesced into one more run.
+    let reloading: Promise<{ ok: boolean; errors: string[] }> | undefined;
+    let again = false;
+    const reloadOnce = async (reason: string) => {
+      const started = performance.now();
+      const loaded = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
+      registry = loaded.registry;
+      const result = await loadPipelines({
+        dir: config.pipelines.dir,
+        sinkTypes: registry,
+        evalTimeoutMs: config.pipelines.evalTimeoutMs,
+        baseDir: config.baseDir,
+        previous: table,
+        version: table.version + 1,
+      });
+      await sinks.prepare(result.table, registry);
+      table = result.table;
+      engine.tableChanged();
+      sinks.retireUnused(table);
+      const errors = [...loaded.problems, ...result.problems].map(formatProblem);
+      lastLoadErrors = errors;
+      metrics.reloads.inc({ result: errors.length ? 'error' : 'ok' });
+      metrics.pipelinesLoaded.set(table.pipelines.length);
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      if (errors.length) logger.error({ reason, ms, version: table.version, errors }, 'pipelines reloaded with errors (broken files keep their previous version)');
+      else logger.info({ reason, ms, version: table.version, pipelines: table.pipelines.length }, 'pipelines reloaded');
+      return { ok: errors.length === 0, errors };
+    };
+    const reload = (reason: string): Promise<{ ok: boolean; errors: string[] }> => {
+      if (reloading) {
+        again = true;
+        return reloading;
+      }
+      reloading = (async () => {
+        try {
+          let r = await reloadOnce(reason);
+          while (again) {
+            again = false;
+            r = await reloadOnce('coalesced');
+          }
+          return r;
+        } catch (err) {
+          metrics.reloads.inc({ result: 'error' });
+          logger.error({ err }, 'reload failed; previous pipelines keep running');
+          return { ok: false, errors: [(err as Error).message] };
+        } finally {
+          reloading = undefined;
+        }
+      })();
+      return reloading;
+    };
+
+    if (config.pipelines.watch) {
+      const watcher = watchPipelines(config.pipelines.dir, config.pipelines.debounceMs, () => void reload('file change'));
+      cleanups.push(() => watcher.close());
+    }
+
+    let admin: AdminServer | undefined;
+    let adminPort: number | undefined;
+    if (config.admin.enabled) {
+      admin = createAdminServer({
+        config,
+        metrics,
+        logger,
+        readiness: () => ({ listening, storageWritable: engine.writable(), pipelinesLoaded: table.pipelines.length > 0 || lastLoadErrors.length === 0 }),
+        pipelines: () => ({
+          version: table.version,
+          loadErrors: lastLoadErrors,
+          pipelines: table.pipelines.map((p) => ({
+            ...p,
+            sinks: p.lanes.map((key) => ({ key, ...(lanes.get(key)?.stats() ?? {}), ...(engine.stats().lanes[key] ?? {}) })),
+          })),
+        }),
+        reload: () => reload('admin'),
+        dlqList: async (filter) => deadLetters.summary(filter),
+        dlqReplay: async (filter) => {
+          const taken = await deadLetters.take(filter);
+          await engine.replay(taken.records);
+          await taken.commit();
+          return { replayed: taken.records.length };
+        },
+      });
+      adminPort = (await admin.listen()).port;
+      cleanups.push(() => admin?.close());
+    }
+
+    let stopping: Promise<void> | undefined;
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    const stop = () => {
+      stopping ??= (async () => {
+        logger.info({ graceMs: config.shutdown.graceMs }, 'shutting down: refusing new events, finishing in-flight requests');
+        listening = false;
+        ingress.stopAccepting();
+        await ingress.idle(Math.min(5000, config.shutdown.graceMs));
+        await engine.shutdown(config.shutdown.graceMs);
+        for (const fn of cleanups.reverse()) {
+          try {
+            await fn();
+          } catch (err) {
+            logger.warn({ err }, 'error while closing');
+          }
+        }
+        logger.info('stopped');
+        resolveStopped();
+      })();
+      return stopping;
+    };
+
+    logger.info({ port: ingressPort, adminPort, pipelines: table.pipelines.length, storage: config.storage.dir }, 'hookroute started');
+    return { ingressPort, adminPort, metrics, reload, stop, stopped };
+  } catch (err) {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+    throw err;
+  }
+}
