@@ -1,5 +1,6 @@
 // The daemon's logger: pino JSON lines on stderr (stdout belongs to the stdout sink), or pino-pretty for humans.
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -13,7 +14,8 @@ const REDACT = [
 export function createLogger(opts: { level: string; format: 'json' | 'pretty' }, fd = 2): Logger {
   const base = { level: opts.level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } };
   if (opts.format === 'pretty') {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: fd, colorize: false } } });
+    // In-process stream rather than a worker transport: works the same in the one-file build.
+    return pino(base, pretty({ destination: fd, colorize: false, sync: false }));
   }
   return pino(base, pino.destination({ dest: fd, sync: false }));
 }

@@ -1,8 +1,6 @@
 // The `hookroute` command line: parses arguments with commander and hands each command to its own module.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+import pkg from '../../package.json' with { type: 'json' };
 
 /** Exit codes: 0 ok, 1 problem found, 2 usage error. */
 export const EXIT = { OK: 0, PROBLEM: 1, USAGE: 2 } as const;
