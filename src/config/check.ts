@@ -1,0 +1,188 @@
+// Turns a config value (after env interpolation and defaults) into positioned problems: unknown keys, schema errors, semantic rules.
+import { BlockList, isIP } from 'node:net';
+import { Compile } from 'typebox/compile';
+import { ConfigSchema, Duration, Size } from './schema.ts';
+import type { Problem, YamlSource } from './yaml-source.ts';
+
+type Path = (string | number)[];
+type JsonSchema = Record<string, unknown> & {
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  additionalProperties?: unknown;
+};
+
+const ROOT = ConfigSchema as unknown as JsonSchema;
+// One validator per top-level section: TypeBox stops at `maxErrors` (8) per run, and a section each keeps every section's errors visible.
+const SECTION_VALIDATORS = Object.entries(ConfigSchema.properties).map(([key, schema]) => [key, Compile(schema)] as const);
+// The string branch of the size and duration unions, recognised by their pattern so errors can say "must be a size".
+const SIZE_PATTERN = (Size('0', '') as unknown as JsonSchema).anyOf?.[0]?.pattern;
+const DURATION_PATTERN = (Duration(undefined, '') as unknown as JsonSchema).anyOf?.[0]?.pattern;
+
+/** `server.port`, `auth.oauth2.clients[0].id`: how key paths read in messages. */
+export function keyPath(path: readonly (string | number)[]): string {
+  return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
+}
+
+/** Every problem in `value` (the parsed, interpolated, defaulted config); empty when it is valid. */
+export function checkConfig(value: unknown, source: YamlSource): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: Path, message: string, opts?: { key?: boolean }) => {
+    problems.push({ file: source.file, ...source.positionOf(path, opts), message: `${keyPath(path)}: ${message}` });
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push({ file: source.file, line: 1, col: 1, message: 'the config must be a mapping of keys (e.g. `server:`)' });
+    return problems;
+  }
+  findUnknownKeys(value, ROOT, [], add);
+  const record = value as Record<string, unknown>;
+  const valid = new Set<string>();
+  for (const [key, validator] of SECTION_VALIDATORS) {
+    const section = record[key];
+    if (validator.Check(section)) valid.add(key);
+    else schemaErrors(validator.Errors(section), [key], add);
+  }
+  semanticChecks(record, valid, add);
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function findUnknownKeys(value: unknown, schema: JsonSchema | undefined, path: Path, add: (p: Path, m: string, o?: { key?: boolean }) => void): void {
+  if (!schema || value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    if (schema.items) value.forEach((item, i) => findUnknownKeys(item, schema.items, [...path, i], add));
+    return;
+  }
+  if (!schema.properties) return;
+  const known = Object.keys(schema.properties);
+  for (const [key, child] of Object.entries(value)) {
+    const childSchema = schema.properties[key];
+    if (childSchema) {
+      findUnknownKeys(child, childSchema, [...path, key], add);
+    } else if (schema.additionalProperties === false) {
+      const guess = closest(key, known);
+      add([...path, key], `unknown key${guess ? ` (did you mean "${guess}"?)` : ''}`, { key: true });
+    }
+  }
+}
+
+/** The nearest known key (a typo, a swapped pair of letters, a different case or a cut-off prefix), for "did you mean". */
+function closest(key: string, known: string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const limit = key.length >= 5 ? 2 : 1;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    const d = c === lower ? 0 : key.length >= 3 && c.startsWith(lower) ? 1 : editDistance(lower, c);
+    if (d <= limit && d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  message: string;
+  params: Record<string, unknown>;
+}
+
+/** One message per offending value: union branches collapse into "must be one of" / "must be a size". */
+function schemaErrors(errors: readonly SchemaError[], base: Path, add: (p: Path, m: string) => void): void {
+  const seen = new Set<string>();
+  for (const error of errors) {
+    // Unknown keys are reported by findUnknownKeys, at the key itself and with a suggestion.
+    if (error.keyword === 'additionalProperties' || (error.keyword === 'boolean' && error.message === 'schema is false')) continue;
+    const path = [...base, ...pointerSegments(error.instancePath)];
+    if (error.keyword === 'required') {
+      const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
+      for (const name of missing) add([...path, name], 'is required');
+      continue;
+    }
+    const id = keyPath(path);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    add(path, describe(schemaAt(path), error.message));
+  }
+}
+
+function describe(schema: JsonSchema | undefined, fallback: string): string {
+  const branches = schema?.anyOf;
+  if (!branches) return fallback;
+  if (branches.every((b) => 'const' in b)) return `must be one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}`;
+  const pattern = branches.find((b) => typeof b.pattern === 'string')?.pattern;
+  if (pattern === SIZE_PATTERN) return 'must be a size such as 512kb, 1mb, 10gb (or a number of bytes)';
+  if (pattern === DURATION_PATTERN) return 'must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)';
+  return fallback;
+}
+
+/** JSON pointer (`/auth/oauth2/clients/0/id`) to path segments; numeric segments become indexes. */
+function pointerSegments(pointer: string): Path {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** The schema node that describes the value at `path` (undefined if the path leaves the schema). */
+export function schemaAt(path: readonly (string | number)[]): JsonSchema | undefined {
+  let node: JsonSchema | undefined = ROOT;
+  for (const seg of path) {
+    if (!node) return undefined;
+    node = typeof seg === 'number' ? node.items : node.properties?.[seg];
+  }
+  return node;
+}
+
+type Section = Record<string, unknown>;
+
+/** Rules the schema cannot say; each runs only on a section that passed the schema, so its types are known. */
+function semanticChecks(config: Record<string, unknown>, valid: Set<string>, add: (p: Path, m: string) => void): void {
+  if (valid.has('auth')) {
+    const auth = config.auth as Section;
+    const mode = auth.mode as string;
+    if (mode !== 'none' && auth[mode] === undefined) add(['auth', 'mode'], `"${mode}" needs an \`auth.${mode}\` section`);
+    checkAddresses(auth.allowIps as string[], ['auth', 'allowIps'], add);
+  }
+  if (valid.has('server')) {
+    const server = config.server as Section;
+    checkAddresses(server.trustProxy as string[], ['server', 'trustProxy'], add);
+    if (server.path === '/oauth/token') add(['server', 'path'], '"/oauth/token" is reserved for the OAuth 2.0 token endpoint');
+  }
+}
+
+function checkAddresses(list: string[], path: Path, add: (p: Path, m: string) => void): void {
+  list.forEach((entry, i) => {
+    if (!isAddressOrCidr(entry)) add([...path, i], `"${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`);
+  });
+}
+
+/** True for `10.1.2.3`, `10.0.0.0/8`, `::1`, `2001:db8::/32`. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  try {
+    new BlockList().addSubnet(address, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+    return true;
+  } catch {
+    return false;
+  }
+}
