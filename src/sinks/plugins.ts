@@ -1,0 +1,181 @@
+// Plugin loading: every module in `plugins.dir` may export sink definitions; a broken one is reported, never fatal.
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Compile } from 'typebox/compile';
+import type { Problem } from '../config/yaml-source.ts';
+import { parseRate } from '../config/units.ts';
+import type { Logger } from '../log.ts';
+import type { SinkDefinition } from './define.ts';
+
+/** A sink type name: what users write as `type:` in a pipeline. */
+export const SINK_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+
+const PLUGIN_EXTENSIONS = new Set(['.js', '.mjs', '.ts']);
+/** A plugin whose top-level code has not settled by then is reported instead of stalling start or reload. */
+const IMPORT_TIMEOUT_MS = 10_000;
+/** Bounds what one folder can make us load. */
+const MAX_PLUGIN_FILES = 200;
+const MAX_SINKS_PER_FILE = 100;
+
+export interface PluginSink {
+  definition: SinkDefinition;
+  /** The plugin file that declared it. */
+  file: string;
+}
+
+/**
+ * Plugin module files in `dir`: `.js`, `.mjs`, `.ts`, not recursive, sorted by name, without dotfiles,
+ * `*.test.*` and `.d.ts`. A missing folder has no plugins.
+ */
+export async function listPluginFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const files: string[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.') || name.includes('.test.') || name.endsWith('.d.ts') || !PLUGIN_EXTENSIONS.has(extname(name))) continue;
+    const file = join(dir, name);
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isFile()) files.push(file);
+  }
+  return files;
+}
+
+/** Why `value` is not a usable sink definition, or undefined when it is one. */
+export function checkSinkDefinition(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return 'is not a sink definition object';
+  const def = value as Record<string, unknown>;
+  if (typeof def.type !== 'string' || !SINK_TYPE_PATTERN.test(def.type)) {
+    return `type ${JSON.stringify(def.type)} must be a name of lowercase letters, digits, "-" and "_" (starting with a letter)`;
+  }
+  if (typeof def.description !== 'string') return `sink "${def.type}": description must be a string`;
+  if (typeof def.create !== 'function') return `sink "${def.type}": create must be a function`;
+  const options = def.options;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    return `sink "${def.type}": options must be a TypeBox (JSON Schema) object, e.g. Type.Object({ url: Type.String() })`;
+  }
+  try {
+    Compile(options as never);
+  } catch (err) {
+    return `sink "${def.type}": options is not a valid schema: ${(err as Error).message}`;
+  }
+  if (def.defaults !== undefined) {
+    const d = def.defaults as Record<string, unknown> | null;
+    if (d === null || typeof d !== 'object') return `sink "${def.type}": defaults must be an object`;
+    if (d.concurrency !== undefined && (!Number.isInteger(d.concurrency) || (d.concurrency as number) < 1)) {
+      return `sink "${def.type}": defaults.concurrency must be a positive integer`;
+    }
+    if (d.rate !== undefined) {
+      try {
+        parseRate(String(d.rate));
+      } catch (err) {
+        return `sink "${def.type}": defaults.rate ${(err as Error).message}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The definitions a module exports: `default` (one or an array), `sink`, `sinks`, with the export's name for messages. */
+function exportedCandidates(mod: Record<string, unknown>): { where: string; value: unknown }[] {
+  const out: { where: string; value: unknown }[] = [];
+  const seen = new Set<unknown>(); // `export default sink; export { sink }` is one definition, not a clash with itself
+  const add = (where: string, value: unknown) => {
+    if (seen.has(value) || out.length >= MAX_SINKS_PER_FILE) return;
+    seen.add(value);
+    out.push({ where, value });
+  };
+  for (const key of ['default', 'sink', 'sinks']) {
+    const v = mod[key];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) v.forEach((item, i) => add(`${key}[${i}]`, item));
+    else add(key, v);
+  }
+  return out;
+}
+
+/** line:col of the first stack frame inside `file`, so a load error points at the plugin's own code. */
+function positionInStack(err: unknown, file: string): { line: number; col: number } {
+  const stack = (err as Error | undefined)?.stack ?? '';
+  const url = pathToFileURL(file).href;
+  for (const candidate of [url, file]) {
+    const at = stack.indexOf(candidate);
+    if (at < 0) continue;
+    const m = /^(?:\?[^:\s)]*)?:(\d+):(\d+)/.exec(stack.slice(at + candidate.length));
+    if (m) return { line: Number(m[1]), col: Number(m[2]) };
+  }
+  return { line: 1, col: 1 };
+}
+
+async function importWithTimeout(file: string): Promise<Record<string, unknown>> {
+  // The mtime query makes a changed file load afresh on reload; an unchanged one comes from the module cache.
+  const { mtimeMs } = await stat(file);
+  const url = `${pathToFileURL(file).href}?v=${Math.floor(mtimeMs)}`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish loading within ${IMPORT_TIMEOUT_MS / 1000}s`)), IMPORT_TIMEOUT_MS);
+  });
+  try {
+    return (await Promise.race([import(url), timeout])) as Record<string, unknown>;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Load every plugin in `dir`. `reserved` maps type names already taken (the built-ins) to their origin.
+ * Problems name the plugin file; whatever is valid still loads.
+ * @example
+ * const { sinks, problems } = await loadPlugins({ dir: './plugins', reserved: new Map([['http', 'built-in']]), logger });
+ */
+export async function loadPlugins(opts: { dir: string; reserved: ReadonlyMap<string, string>; logger: Logger }): Promise<{ sinks: PluginSink[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const sinks: PluginSink[] = [];
+  const owners = new Map(opts.reserved);
+  let files: string[];
+  try {
+    files = await listPluginFiles(opts.dir);
+  } catch (err) {
+    return { sinks, problems: [{ file: opts.dir, line: 1, col: 1, message: `cannot read the plugins folder: ${(err as Error).message}` }] };
+  }
+  if (files.length > MAX_PLUGIN_FILES) {
+    problems.push({ file: opts.dir, line: 1, col: 1, message: `more than ${MAX_PLUGIN_FILES} plugin files; only the first ${MAX_PLUGIN_FILES} are loaded` });
+    files = files.slice(0, MAX_PLUGIN_FILES);
+  }
+  for (const file of files) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = await importWithTimeout(file);
+    } catch (err) {
+      problems.push({ file, ...positionInStack(err, file), message: `plugin failed to load: ${(err as Error)?.message ?? String(err)}` });
+      continue;
+    }
+    const candidates = exportedCandidates(mod);
+    if (candidates.length === 0) {
+      problems.push({ file, line: 1, col: 1, message: 'plugin exports no sink definition (export default defineSink({...}), or named `sink` / `sinks`)' });
+      continue;
+    }
+    for (const { where, value } of candidates) {
+      const reason = checkSinkDefinition(value);
+      if (reason) {
+        problems.push({ file, line: 1, col: 1, message: `export \`${where}\` ${reason}` });
+        continue;
+      }
+      const definition = value as SinkDefinition;
+      const owner = owners.get(definition.type);
+      if (owner !== undefined) {
+        problems.push({ file, line: 1, col: 1, message: `sink type "${definition.type}" is already declared by ${owner}; this one is not loaded` });
+        continue;
+      }
+      owners.set(definition.type, file);
+      sinks.push({ definition, file });
+      opts.logger.debug({ plugin: file, type: definition.type }, 'plugin sink type loaded');
+    }
+  }
+  return { sinks, problems };
+}

@@ -1,0 +1,67 @@
+// The `slack` sink: posts each payload to a Slack incoming webhook (a string becomes `{"text": ...}`).
+import Type, { type Static } from 'typebox';
+import { Duration } from '../config/schema.ts';
+import { parseDuration } from '../config/units.ts';
+import { defineSink, permanent, type SinkInstance } from './define.ts';
+import { HttpClient, checkHttpUrl } from './http-client.ts';
+
+/** https anywhere; plain http only to a loopback address (a local mock in tests), since the URL itself is the secret. */
+const WEBHOOK_URL = '^(https://|http://(localhost|127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|\\[::1\\])(:\\d+)?(/|$))';
+
+export const SlackSinkOptions = Type.Object(
+  {
+    webhookUrl: Type.String({
+      pattern: WEBHOOK_URL,
+      description: 'The incoming-webhook URL (a secret: use `${SLACK_WEBHOOK_URL}`). Must be https; http is accepted only to a loopback address, for tests.',
+      examples: ['${SLACK_WEBHOOK_URL}'],
+    }),
+    timeout: Duration('10s', 'Time allowed for the whole exchange; past it the attempt is a retryable failure.'),
+  },
+  { additionalProperties: false, description: 'Options of the `slack` sink.' },
+);
+
+export type SlackSinkOptions = Static<typeof SlackSinkOptions>;
+
+/** Slack answers in a few bytes (`ok`, `invalid_payload`); anything bigger is not worth reading. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** The message Slack receives: a string becomes `{ text }`, an object (Block Kit) is sent as is. Undefined for anything else. */
+export function slackMessage(payload: unknown): object | undefined {
+  if (typeof payload === 'string') return { text: payload };
+  if (typeof payload === 'number' || typeof payload === 'boolean') return { text: String(payload) };
+  if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) return payload;
+  return undefined;
+}
+
+/** Build a `slack` sink instance (the definition's `create`). */
+export function createSlackSink(options: SlackSinkOptions): SinkInstance {
+  if (!new RegExp(WEBHOOK_URL).test(options.webhookUrl)) throw new Error('webhookUrl must be https (http only to a loopback address)');
+  const url = checkHttpUrl(options.webhookUrl);
+  const client = new HttpClient();
+  const timeoutMs = parseDuration(options.timeout ?? '10s');
+  const headers = { 'content-type': 'application/json; charset=utf-8' };
+  return {
+    async send(payload, _meta, signal) {
+      const message = slackMessage(payload);
+      if (message === undefined) return permanent(`a Slack message must be a string or an object, got ${Array.isArray(payload) ? 'an array' : String(payload)}`);
+      // 4xx answers from Slack (invalid_payload, channel_not_found, ...) are permanent; 429 and 5xx retry via the shared rules.
+      return client.deliver(url, { method: 'POST', headers, body: JSON.stringify(message), timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES, signal });
+    },
+    close: () => client.close(),
+  };
+}
+
+/**
+ * `type: slack`: one message per payload, at most one a second per sink by default (Slack's webhook limit).
+ * @example
+ * sinks:
+ *   - type: slack
+ *     webhookUrl: ${SLACK_WEBHOOK_URL}
+ */
+export const slackSink = defineSink({
+  type: 'slack',
+  description: 'Posts each payload to a Slack incoming webhook; a string payload becomes {"text": ...}.',
+  options: SlackSinkOptions,
+  defaults: { rate: '1/s', concurrency: 1 },
+  create: (options) => createSlackSink(options),
+});
