@@ -1,0 +1,194 @@
+// One pipeline file → a compiled pipeline (schema, sink options, policies, JSONata), or every problem found in it with its position.
+import { basename, extname } from 'node:path';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { interpolateEnv, type MissingVar } from '../config/interpolate.ts';
+import { parseDuration, parseRate } from '../config/units.ts';
+import { parseYamlSource, type Problem } from '../config/yaml-source.ts';
+import type { SinkDefinition } from '../sinks/define.ts';
+import { expressionPosition } from './expression-position.ts';
+import { canonicalHash } from './functions.ts';
+import { globProblem } from './match.ts';
+import type { CompiledLane, CompiledPipeline } from './router.ts';
+import { checkAgainst, keyPath, type KeyPath } from './schema-problems.ts';
+import { BreakerSchema, COMMON_SINK_KEYS, PipelineSchema, QueueSchema, RetrySchema, type PipelineInput } from './schema.ts';
+import type { LaneSpec } from './table.ts';
+import { compileExpression, ExpressionError, type CompiledExpression } from './transform.ts';
+
+/** The sink types a pipeline may use (the registry of built-in and plugin sinks). */
+export interface SinkTypes {
+  get(type: string): SinkDefinition | undefined;
+  types(): string[];
+}
+
+export interface CompileFileOptions {
+  /** Absolute path: it names the pipeline's lanes' source. */
+  file: string;
+  /** Path as problems print it. */
+  displayFile: string;
+  text: string;
+  sinkTypes: SinkTypes;
+  env: NodeJS.ProcessEnv;
+  evalTimeoutMs: number;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const COMMON = new Set<string>(COMMON_SINK_KEYS);
+
+/** Compile one pipeline file. Never throws: `pipeline` is set only when `problems` is empty. */
+export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: CompiledPipeline; problems: Problem[] } {
+  const { file, displayFile, text } = opts;
+  const source = parseYamlSource(text, displayFile);
+  const problems: Problem[] = [...source.errors];
+  const at = (path: KeyPath, message: string, o?: { key?: boolean }) => {
+    problems.push({ file: displayFile, ...source.positionOf(path, o), message: path.length ? `${keyPath(path)}: ${message}` : message });
+  };
+  if (problems.length) return { problems };
+  if (source.value === null || typeof source.value !== 'object' || Array.isArray(source.value)) {
+    at([], 'a pipeline file must be a mapping with at least `sinks:` (see docs/pipelines.md)');
+    return { problems };
+  }
+
+  const missing: MissingVar[] = [];
+  const interpolated = interpolateEnv(protectJsonata(source.value as Record<string, unknown>), opts.env, missing) as Record<string, unknown>;
+  for (const m of missing) at(m.path, `environment variable ${m.name} is not set (write \${${m.name}:-default} to give a default)`);
+  const doc = Value.Default(PipelineSchema, structuredClone(interpolated)) as PipelineInput;
+  if (!checkAgainst(PipelineSchema, doc, [], at) || problems.length) return { problems };
+
+  const name = doc.name ?? basename(file, extname(file));
+  if (!NAME.test(name)) at([], `pipeline name "${name}" (from the file name) is not valid: add a \`name:\` of letters, digits, "_", "." and "-"`);
+  doc.match?.events?.forEach((pattern, i) => {
+    const why = globProblem(pattern);
+    if (why) at(['match', 'events', i], why);
+  });
+
+  const compileAt = (path: KeyPath, expression: string | undefined): CompiledExpression | undefined => {
+    if (expression === undefined) return undefined;
+    try {
+      return compileExpression(expression, { timeoutMs: opts.evalTimeoutMs });
+    } catch (err) {
+      const e = err as ExpressionError;
+      const pos = expressionPosition(text, source.positionOf(path), e.position);
+      problems.push({ file: displayFile, ...pos, message: `${keyPath(path)}: JSONata ${e.code ? `${e.code} ` : ''}${e.message}` });
+      return undefined;
+    }
+  };
+  const when = compileAt(['match', 'when'], doc.match?.when);
+  const transform = compileAt(['transform'], doc.transform);
+
+  const lanes: CompiledLane[] = [];
+  const ids = new Set<string>();
+  const perType = new Map<string, number>();
+  doc.sinks.forEach((entry, i) => {
+    const rawEntry = (interpolated.sinks as Record<string, unknown>[])[i]!;
+    const def = opts.sinkTypes.get(entry.type);
+    if (!def) {
+      at(['sinks', i, 'type'], `unknown sink type "${entry.type}" (known: ${opts.sinkTypes.types().sort().join(', ') || 'none'})`);
+      return;
+    }
+    let sinkId = entry.name;
+    if (sinkId === undefined) {
+      const n = (perType.get(entry.type) ?? 0) + 1;
+      perType.set(entry.type, n);
+      sinkId = n === 1 ? entry.type : `${entry.type}-${n}`;
+    }
+    if (ids.has(sinkId)) at(['sinks', i, ...(entry.name ? ['name'] : [])], `duplicate sink id "${sinkId}" in this pipeline: give each sink a distinct \`name:\``);
+    ids.add(sinkId);
+
+    const options = sinkOptions(def.options, rawEntry, ['sinks', i], at);
+    const policies = lanePolicies(def, rawEntry, ['sinks', i], at);
+    const sinkTransform = compileAt(['sinks', i, 'transform'], entry.transform);
+    if (!options || !policies) return;
+    const spec: LaneSpec = {
+      key: `${name}/${sinkId}`,
+      pipeline: name,
+      sinkId,
+      type: entry.type,
+      options,
+      ...policies,
+      fingerprint: canonicalHash({ type: entry.type, options, ...policies }),
+      source: { file, line: source.positionOf(['sinks', i]).line },
+    };
+    lanes.push({ spec, ...(sinkTransform ? { transform: sinkTransform } : {}) });
+  });
+
+  if (problems.length) return { problems };
+  const pipeline: CompiledPipeline = {
+    info: {
+      name,
+      file,
+      ...(doc.description !== undefined ? { description: doc.description } : {}),
+      enabled: doc.enabled,
+      catchAll: doc.catchAll,
+      ...(doc.match?.events ? { events: [...doc.match.events] } : {}),
+      lanes: lanes.map((l) => l.spec.key),
+    },
+    ...(when ? { when } : {}),
+    ...(transform ? { transform } : {}),
+    lanes,
+  };
+  return { pipeline, problems };
+}
+
+/** The sink's own options (common keys removed), defaults applied and checked against the sink type's schema. */
+function sinkOptions(schema: TSchema, entry: Record<string, unknown>, base: KeyPath, at: (p: KeyPath, m: string, o?: { key?: boolean }) => void) {
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entry)) {
+    if (!COMMON.has(k)) Object.defineProperty(own, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  const options = Value.Default(schema, structuredClone(own)) as Record<string, unknown>;
+  return checkAgainst(schema, options, base, at) ? options : undefined;
+}
+
+/** Retry, queue and breaker in milliseconds and numbers: the entry's values, else the sink type's defaults, else the schema's. */
+function lanePolicies(def: SinkDefinition, entry: Record<string, unknown>, base: KeyPath, at: (p: KeyPath, m: string) => void) {
+  const retry = { ...(Value.Default(RetrySchema, {}) as Record<string, unknown>), ...(entry.retry as object | undefined) };
+  const queue = { ...(Value.Default(QueueSchema, {}) as Record<string, unknown>), ...pick(def.defaults ?? {}), ...(entry.queue as object | undefined) };
+  const breaker = { ...(Value.Default(BreakerSchema, {}) as Record<string, unknown>), ...(entry.breaker as object | undefined) };
+  try {
+    return {
+      retry: {
+        attempts: retry.attempts as number,
+        initialDelayMs: parseDuration(retry.initialDelay as string | number),
+        maxDelayMs: parseDuration(retry.maxDelay as string | number),
+      },
+      queue: {
+        concurrency: queue.concurrency as number,
+        ...(queue.rate !== undefined ? { rate: parseRate(queue.rate as string) } : {}),
+        capacity: queue.capacity as number,
+      },
+      breaker: { threshold: breaker.threshold as number, cooldownMs: parseDuration(breaker.cooldown as string | number) },
+    };
+  } catch (err) {
+    at(base, (err as Error).message);
+    return undefined;
+  }
+}
+
+function pick(defaults: { concurrency?: number; rate?: string }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (defaults.concurrency !== undefined) out.concurrency = defaults.concurrency;
+  if (defaults.rate !== undefined) out.rate = defaults.rate;
+  return out;
+}
+
+/**
+ * `$$` is JSONata's root-context variable, but `interpolateEnv` reads it as an escaped `$`: double it first in the
+ * JSONata fields so it survives, while `${VAR}` still works inside expressions.
+ */
+function protectJsonata(doc: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...doc };
+  const esc = (v: unknown) => (typeof v === 'string' ? v.replaceAll('$$', () => '$$$$') : v);
+  if ('transform' in out) out.transform = esc(out.transform);
+  if (out.match !== null && typeof out.match === 'object' && !Array.isArray(out.match)) {
+    const match = { ...(out.match as Record<string, unknown>) };
+    if ('when' in match) match.when = esc(match.when);
+    out.match = match;
+  }
+  if (Array.isArray(out.sinks)) {
+    out.sinks = out.sinks.map((s: unknown) =>
+      s !== null && typeof s === 'object' && !Array.isArray(s) && 'transform' in s ? { ...s, transform: esc((s as Record<string, unknown>).transform) } : s,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,123 @@
+// Loads every pipeline file of a folder into a new routing table; a broken file keeps its previous version.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { Problem } from '../config/yaml-source.ts';
+import { compilePipelineFile, type SinkTypes } from './compile-file.ts';
+import { Router, type CompiledPipeline } from './router.ts';
+import type { RoutingTable } from './table.ts';
+
+export type { SinkTypes } from './compile-file.ts';
+
+export interface LoadResult {
+  table: RoutingTable;
+  problems: Problem[];
+  files: { file: string; pipeline?: string; ok: boolean }[];
+}
+
+export interface LoadOptions {
+  /** Pipelines folder; relative to `baseDir`. */
+  dir: string;
+  sinkTypes: SinkTypes;
+  /** Where `${VAR}` values come from (default: `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Time box of one JSONata evaluation. */
+  evalTimeoutMs: number;
+  /** Folder a relative `dir` resolves against (the config file's folder). */
+  baseDir: string;
+  /** The table in use: a file that fails now keeps the pipelines it had there. */
+  previous?: RoutingTable;
+  /** Version of the new table (default: previous version + 1, else 1). */
+  version?: number;
+}
+
+/** Limits on what a pipelines folder may hold, so a stray file cannot exhaust memory. */
+const MAX_FILES = 1000;
+const MAX_FILE_BYTES = 1024 * 1024;
+const PIPELINE_FILE = /\.ya?ml$/i;
+const TEST_FILE = /\.test\.ya?ml$/i;
+
+/** True for a pipeline file name: `*.yaml` / `*.yml`, not a dotfile, not a `*.test.yaml`. */
+export function isPipelineFile(name: string): boolean {
+  return PIPELINE_FILE.test(name) && !TEST_FILE.test(name) && !name.startsWith('.');
+}
+
+/**
+ * Parse and compile every `*.yaml` / `*.yml` in `dir` (sorted, not recursive; dotfiles and `*.test.yaml` skipped).
+ * Never throws: every problem comes back in `problems` as `file:line:col: message`.
+ * @example
+ * const { table, problems } = await loadPipelines({ dir: './pipelines', sinkTypes: registry, evalTimeoutMs: 100, baseDir: process.cwd() });
+ * if (problems.length) for (const p of problems) console.error(formatProblem(p));
+ */
+export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
+  const dir = resolve(opts.baseDir, opts.dir);
+  const env = opts.env ?? process.env;
+  const previous = opts.previous instanceof Router ? opts.previous : undefined;
+  const version = opts.version ?? (opts.previous ? opts.previous.version + 1 : 1);
+  const problems: Problem[] = [];
+  const files: LoadResult['files'] = [];
+
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => (e.isFile() || e.isSymbolicLink()) && isPipelineFile(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch (err) {
+    problems.push({ file: display(dir), line: 1, col: 1, message: `cannot read the pipelines folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    // Nothing can be read: keep running what ran before rather than dropping every route.
+    return { table: new Router(version, previous ? allOf(previous) : []), problems, files };
+  }
+  if (names.length > MAX_FILES) {
+    problems.push({ file: display(dir), line: 1, col: 1, message: `${names.length} pipeline files: only the first ${MAX_FILES} are loaded` });
+    names = names.slice(0, MAX_FILES);
+  }
+
+  const pipelines: CompiledPipeline[] = [];
+  const owner = new Map<string, string>();
+  for (const name of names) {
+    const file = join(dir, name);
+    const shown = display(file);
+    const result = await compileOne(file, shown, opts, env);
+    let pipeline = result.pipeline;
+    problems.push(...result.problems);
+    if (pipeline && owner.has(pipeline.info.name)) {
+      problems.push({ file: shown, line: 1, col: 1, message: `duplicate pipeline name "${pipeline.info.name}" (also in ${owner.get(pipeline.info.name)}): names must be unique` });
+      pipeline = undefined;
+    }
+    if (pipeline) {
+      owner.set(pipeline.info.name, shown);
+      pipelines.push(pipeline);
+      files.push({ file, pipeline: pipeline.info.name, ok: true });
+      continue;
+    }
+    const kept = (previous?.pipelinesFrom(file) ?? []).filter((p) => !owner.has(p.info.name));
+    for (const p of kept) {
+      owner.set(p.info.name, shown);
+      pipelines.push(p);
+    }
+    files.push({ file, ...(kept[0] ? { pipeline: kept[0].info.name } : {}), ok: false });
+  }
+  return { table: new Router(version, pipelines), problems, files };
+}
+
+async function compileOne(file: string, shown: string, opts: LoadOptions, env: NodeJS.ProcessEnv) {
+  let text: string;
+  try {
+    const info = await stat(file);
+    if (info.size > MAX_FILE_BYTES) return { problems: [{ file: shown, line: 1, col: 1, message: `file is ${info.size} bytes; a pipeline file may be at most 1mb` }] };
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { problems: [{ file: shown, line: 1, col: 1, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };
+  }
+  return compilePipelineFile({ file, displayFile: shown, text, sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
+}
+
+function allOf(table: Router): CompiledPipeline[] {
+  return [...new Set(table.pipelines.map((p) => p.file))].flatMap((f) => table.pipelinesFrom(f));
+}
+
+/** Paths under the working directory print relative to it (as editors and terminals link them); others stay absolute. */
+function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
