@@ -1,0 +1,93 @@
+// Webhook request authentication for the four `auth.mode`s, in the header forms Iterable really sends; all compares constant-time.
+import type { Config } from '../config/schema.ts';
+import type { TokenIssuer } from './oauth.ts';
+import { digest, secretMatches } from './secret-compare.ts';
+
+/** Header values are client-controlled: anything longer than this is refused without hashing. */
+const MAX_CREDENTIAL_LENGTH = 4096;
+const SCHEME = /^(basic|bearer|oauth2|token)\s+/i;
+
+/** Checks one request's credentials. Header names are lowercase, as uWS `getHeader` wants them. */
+export interface Authenticator {
+  /** Lowercase name of an extra header to read (token mode's `auth.token.header`), or undefined. */
+  readonly extraHeader: string | undefined;
+  /** `WWW-Authenticate` value for a 401, or undefined when the mode is `none`. */
+  readonly challenge: string | undefined;
+  /** Whether the request may pass. `authorization` and `extra` are the raw header values ('' when absent). */
+  check(authorization: string, extra: string): boolean;
+}
+
+function stripScheme(value: string): string {
+  const m = SCHEME.exec(value);
+  return m ? value.slice(m[0].length).trim() : value.trim();
+}
+
+/**
+ * Build the authenticator for `auth`. Throws when the mode's settings are missing.
+ *
+ * - `basic`: `Basic base64(user:pass)`, or the raw token Iterable may send without the scheme (`base64(user:pass)` or `user:pass`).
+ * - `token`: `Bearer X`, `OAuth2 X`, bare `X`, or the custom header.
+ * - `oauth2`: `Bearer`/`OAuth2` tokens that `issuer` signed and that have not expired.
+ *
+ * @example
+ * const auth = createAuthenticator(config.auth, issuer);
+ * if (!auth.check(req.getHeader('authorization'), auth.extraHeader ? req.getHeader(auth.extraHeader) : '')) reply401(auth.challenge);
+ */
+export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer): Authenticator {
+  switch (auth.mode) {
+    case 'none':
+      return { extraHeader: undefined, challenge: undefined, check: () => true };
+    case 'basic': {
+      if (!auth.basic) throw new Error('auth.mode is basic but auth.basic {username, password} is missing');
+      const expected = digest(`${auth.basic.username}:${auth.basic.password}`);
+      return {
+        extraHeader: undefined,
+        challenge: 'Basic realm="hookroute"',
+        check(authorization) {
+          if (authorization === '' || authorization.length > MAX_CREDENTIAL_LENGTH) return false;
+          const token = stripScheme(authorization);
+          const decoded = Buffer.from(token, 'base64');
+          // Both forms are always compared (no short circuit) so timing does not tell which one was close.
+          const asBase64 = secretMatches(decoded, expected);
+          const asRaw = secretMatches(token, expected);
+          return asBase64 || asRaw;
+        },
+      };
+    }
+    case 'token': {
+      if (!auth.token) throw new Error('auth.mode is token but auth.token {value} is missing');
+      const expected = digest(auth.token.value);
+      const header = auth.token.header?.toLowerCase();
+      const extraHeader = header && header !== 'authorization' ? header : undefined;
+      return {
+        extraHeader,
+        challenge: 'Bearer realm="hookroute"',
+        check(authorization, extra) {
+          let ok = false;
+          if (authorization !== '' && authorization.length <= MAX_CREDENTIAL_LENGTH) {
+            // The whole value too: a configured token may itself contain a space.
+            const stripped = secretMatches(stripScheme(authorization), expected);
+            const whole = secretMatches(authorization, expected);
+            ok = stripped || whole;
+          }
+          if (extraHeader && extra !== '' && extra.length <= MAX_CREDENTIAL_LENGTH) {
+            const custom = secretMatches(extra.trim(), expected);
+            ok = ok || custom;
+          }
+          return ok;
+        },
+      };
+    }
+    case 'oauth2': {
+      if (!issuer) throw new Error('auth.mode is oauth2 but auth.oauth2 {clients} is missing');
+      return {
+        extraHeader: undefined,
+        challenge: 'Bearer realm="hookroute"',
+        check(authorization) {
+          const m = /^(bearer|oauth2)\s+(\S+)\s*$/i.exec(authorization);
+          return m !== null && issuer.verify(m[2]!);
+        },
+      };
+    }
+  }
+}
