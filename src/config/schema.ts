@@ -42,7 +42,7 @@ const AuthSchema = Type.Object(
     }),
     basic: Type.Optional(
       Type.Object(
-        { username: Type.String({ description: 'Basic auth user name.' }), password: Secret('Basic auth password (use `${VAR}`).') },
+        { username: Type.String({ description: 'Basic auth user name.', examples: ['iterable'] }), password: Secret('Basic auth password (use `${VAR}`).') },
         { additionalProperties: false, description: 'Credentials for `mode: basic`.' },
       ),
     ),
@@ -50,7 +50,7 @@ const AuthSchema = Type.Object(
       Type.Object(
         {
           value: Secret('The shared token (use `${VAR}`).'),
-          header: Type.Optional(Type.String({ description: 'Custom header that carries the token (Iterable "Add HTTP Header"); `Authorization` is always accepted.' })),
+          header: Type.Optional(Type.String({ description: 'Custom header that carries the token (Iterable "Add HTTP Header"); `Authorization` is always accepted.', examples: ['X-Webhook-Token'] })),
         },
         { additionalProperties: false, description: 'Shared token for `mode: token`.' },
       ),
@@ -59,7 +59,7 @@ const AuthSchema = Type.Object(
       Type.Object(
         {
           clients: Type.Array(
-            Type.Object({ id: Type.String({ minLength: 1 }), secret: Secret('Client secret (use `${VAR}`).') }, { additionalProperties: false }),
+            Type.Object({ id: Type.String({ minLength: 1, description: 'Client id.', examples: ['iterable'] }), secret: Secret('Client secret (use `${VAR}`).') }, { additionalProperties: false }),
             { minItems: 1, description: 'Clients allowed to obtain tokens from `POST /oauth/token`.' },
           ),
           tokenTtl: Duration('1h', 'Lifetime of issued access tokens.'),
