@@ -1,0 +1,45 @@
+// Baseline `ceiling`: the fastest a Node HTTP receiver can be here (bare uWebSockets.js: read body, JSON.parse, 200).
+import uWS from 'uWebSockets.js';
+
+const MAX_BODY = 1 << 20;
+const app = uWS.App();
+
+app.post('/*', (res) => {
+  let aborted = false;
+  let chunks: Buffer[] = [];
+  let size = 0;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  res.onData((chunk, isLast) => {
+    size += chunk.byteLength;
+    if (size > MAX_BODY) {
+      chunks = [];
+      if (!aborted) res.cork(() => res.writeStatus('413 Payload Too Large').end());
+      aborted = true;
+      return;
+    }
+    // uWS reuses the chunk's memory after this callback returns, so copy it.
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (!isLast || aborted) return;
+    let status = '200 OK';
+    try {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      status = '400 Bad Request';
+    }
+    res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').end('{"ok":true}'));
+  });
+});
+
+app.listen('127.0.0.1', Number(process.env.PORT ?? 0), (socket) => {
+  if (!socket) {
+    process.stderr.write('{"msg":"listen failed"}\n');
+    process.exit(1);
+  }
+  process.stderr.write(`${JSON.stringify({ msg: 'ceiling listening', port: uWS.us_socket_local_port(socket) })}\n`);
+  process.on('SIGTERM', () => {
+    uWS.us_listen_socket_close(socket);
+    process.exit(0);
+  });
+});

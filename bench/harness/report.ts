@@ -1,0 +1,114 @@
+// The bench report: per-scenario figures over repeated runs, the targets from issue 7, and the markdown table.
+import type { Figures, Series } from '../scenarios/types.ts';
+import type { MachineInfo } from './machine.ts';
+import { spread, type Spread } from './stats.ts';
+
+export interface ScenarioResult {
+  name: string;
+  kind: 'baseline' | 'scenario';
+  measures: string;
+  status: 'ok' | 'unavailable';
+  /** Why there are no figures (`unavailable`), or why fewer runs than asked completed. */
+  reason?: string;
+  runs: Figures[];
+  summary: Record<string, Spread>;
+  /** Time series from the last run (e.g. backlog RSS). */
+  series?: Record<string, Series>;
+}
+
+export interface TargetResult {
+  target: string;
+  value: string;
+  /** null when a side of the comparison is unavailable. */
+  met: boolean | null;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  quick: boolean;
+  runsPerScenario: number;
+  machine: MachineInfo;
+  pinning: string;
+  bodies: { count: number; source: string };
+  scenarios: ScenarioResult[];
+  targets: TargetResult[];
+}
+
+/** min/median/max of every figure across runs. */
+export function summarize(runs: Figures[]): Record<string, Spread> {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(names.map((n) => [n, spread(runs.map((r) => r[n] ?? NaN))]));
+}
+
+/** Human-sized number: 3 significant digits, thousands kept whole. */
+export function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '–';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  return Number(x.toPrecision(3)).toString();
+}
+
+/**
+ * Evaluate the issue 7 targets from medians (ratios) and worst runs (memory, reload, errors).
+ * @example evaluateTargets(results, false)[0] // { target: 'ingress ≥ 0.7 × ceiling', value: '0.81×', met: true }
+ */
+export function evaluateTargets(results: ScenarioResult[], quick: boolean, backlogEvents: number): TargetResult[] {
+  const get = (name: string, fig: string, at: keyof Spread = 'median') => {
+    const r = results.find((s) => s.name === name && s.status === 'ok');
+    return r?.summary[fig]?.[at];
+  };
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+  const out: TargetResult[] = [];
+  const ingressRatio = ratio(get('ingress', 'rps'), get('ceiling', 'rps'));
+  out.push({ target: 'ingress ≥ 0.7 × ceiling requests/s', value: ingressRatio === undefined ? 'unavailable' : `${fmt(ingressRatio)}×`, met: ingressRatio === undefined ? null : ingressRatio >= 0.7 });
+  const routeRatio = ratio(get('route', 'rps'), get('naive', 'rps'));
+  out.push({ target: 'route ≥ 2 × naive events/s', value: routeRatio === undefined ? 'unavailable' : `${fmt(routeRatio)}×`, met: routeRatio === undefined ? null : routeRatio >= 2 });
+  const routeP99 = get('route', 'p99AtHalfMs', 'max');
+  out.push({ target: 'route p99 ≤ 5 ms at half peak', value: routeP99 === undefined ? 'unavailable' : `${fmt(routeP99)} ms (worst run)`, met: routeP99 === undefined ? null : routeP99 <= 5 });
+  const rss = get('backlog', 'rssPeakMb', 'max');
+  const undelivered = get('backlog', 'undelivered', 'max');
+  const scale = quick || backlogEvents < 1_000_000 ? ` (${fmt(backlogEvents)} events, not 1M)` : '';
+  out.push({ target: 'backlog RSS < 250 MB during the outage', value: rss === undefined ? 'unavailable' : `${fmt(rss)} MB peak${scale}`, met: rss === undefined ? null : rss < 250 });
+  out.push({ target: 'backlog: everything delivered afterwards', value: undelivered === undefined ? 'unavailable' : `${fmt(undelivered)} undelivered`, met: undelivered === undefined ? null : undelivered === 0 });
+  const reloadMs = get('reload', 'reloadLoggedMaxMs', 'max') ?? get('reload', 'reloadAdminMaxMs', 'max');
+  out.push({ target: '100 pipelines reload < 200 ms', value: reloadMs === undefined ? 'unavailable' : `${fmt(reloadMs)} ms (worst)`, met: reloadMs === undefined ? null : reloadMs < 200 });
+  const reloadFailed = get('reload', 'failed', 'max');
+  out.push({ target: '0 failed requests during reload', value: reloadFailed === undefined ? 'unavailable' : `${fmt(reloadFailed)} failed`, met: reloadFailed === undefined ? null : reloadFailed === 0 });
+  return out;
+}
+
+/** The report as markdown: machine, targets, then every figure with min/median/max. */
+export function toMarkdown(r: BenchReport): string {
+  const m = r.machine;
+  const lines = [
+    `# hookroute bench — ${r.startedAt}${r.quick ? ' (quick mode: tiny counts, figures are smoke only)' : ''}`,
+    '',
+    `- machine: ${m.cpuModel}, ${m.cores} cores, ${m.memGb} GB RAM, ${m.kernel}`,
+    `- Node ${m.node}, commit ${m.commit}${m.dirty ? ' (+ uncommitted changes)' : ''}`,
+    `- ${r.runsPerScenario} run(s) per scenario; pinning: ${r.pinning}`,
+    `- bodies: ${r.bodies.count} realistic events from ${r.bodies.source}`,
+    `- command: \`${r.command}\``,
+    '',
+    '## Targets',
+    '',
+    '| target | value | met |',
+    '|---|---|---|',
+    ...r.targets.map((t) => `| ${t.target} | ${t.value} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`),
+    '',
+    '## Figures (min / median / max over runs)',
+    '',
+    '| scenario | figure | min | median | max |',
+    '|---|---|---|---|---|',
+  ];
+  for (const s of r.scenarios) {
+    if (s.status === 'unavailable') {
+      lines.push(`| ${s.name} | unavailable: ${s.reason?.replaceAll('|', '/') ?? ''} | | | |`);
+      continue;
+    }
+    for (const [fig, v] of Object.entries(s.summary)) lines.push(`| ${s.name} | ${fig} | ${fmt(v.min)} | ${fmt(v.median)} | ${fmt(v.max)} |`);
+    if (s.reason) lines.push(`| ${s.name} | note: ${s.reason.replaceAll('|', '/')} | | | |`);
+  }
+  lines.push('', '## What each scenario measures', '', ...r.scenarios.map((s) => `- \`${s.name}\` (${s.kind}): ${s.measures}`), '');
+  return lines.join('\n');
+}

@@ -1,0 +1,136 @@
+// `npm run bench`: runs the baselines and daemon scenarios, N times each, and writes JSON, markdown and SVG reports.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadBodyMix } from './harness/bodies.ts';
+import { renderChart } from './harness/chart-svg.ts';
+import { pinGenerator } from './harness/cpu.ts';
+import { machineInfo } from './harness/machine.ts';
+import { benchDir } from './harness/paths.ts';
+import { evaluateTargets, summarize, toMarkdown, type BenchReport, type ScenarioResult } from './harness/report.ts';
+import { backlog } from './scenarios/backlog.ts';
+import { ceiling, naive } from './scenarios/baselines.ts';
+import { fanout } from './scenarios/fanout.ts';
+import { httpSink } from './scenarios/http-sink.ts';
+import { ingress } from './scenarios/ingress.ts';
+import { reload } from './scenarios/reload.ts';
+import { route } from './scenarios/route.ts';
+import { Unavailable, type BenchContext, type Figures, type Scenario, type Series } from './scenarios/types.ts';
+
+/** Baselines first, so a scenario's ratio is computed against a machine state measured minutes earlier. */
+const ALL: Scenario[] = [ceiling, naive, ingress, route, fanout, httpSink, backlog, reload];
+
+const USAGE = `usage: tsx bench/run.ts [--quick] [--only a,b] [--runs N] [--out DIR] [--duration SEC] [--backlog-events N] [--cpu-prof]
+scenarios: ${ALL.map((s) => s.name).join(', ')}`;
+
+function parse() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      out: { type: 'string' },
+      duration: { type: 'string' },
+      'backlog-events': { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (v: string | undefined, def: number, name: string, max: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer 1..${max}\n${USAGE}`);
+    return n;
+  };
+  const quick = values.quick;
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((n) => !ALL.some((s) => s.name === n)) ?? [];
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}\n${USAGE}`);
+  return {
+    quick,
+    scenarios: only ? ALL.filter((s) => only.includes(s.name)) : ALL,
+    runs: int(values.runs, quick ? 1 : 3, 'runs', 50),
+    out: resolve(values.out ?? join(benchDir, 'results')),
+    durationSec: int(values.duration, quick ? 1 : 10, 'duration', 3600),
+    backlogEvents: int(values['backlog-events'], quick ? 3000 : 1_000_000, 'backlog-events', 50_000_000),
+    cpuProf: values['cpu-prof'],
+  };
+}
+
+async function runScenario(s: Scenario, ctx: BenchContext, runs: number): Promise<ScenarioResult> {
+  const figures: Figures[] = [];
+  let series: Record<string, Series> | undefined;
+  let reason: string | undefined;
+  for (let i = 1; i <= runs; i++) {
+    ctx.log(`${s.name}: run ${i}/${runs}`);
+    try {
+      const out = await s.run(ctx);
+      figures.push(out.figures);
+      series = out.series ?? series;
+    } catch (err) {
+      // Unavailable is expected while the daemon is being built; anything else is a harness or daemon failure.
+      reason = err instanceof Unavailable ? err.message : `error: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
+      ctx.log(`${s.name}: ${reason}`);
+      break;
+    }
+  }
+  const base = { name: s.name, kind: s.kind, measures: s.measures, runs: figures, summary: summarize(figures) };
+  if (figures.length === 0) return { ...base, status: 'unavailable', reason: reason ?? 'no runs' };
+  return { ...base, status: 'ok', ...(reason ? { reason: `only ${figures.length}/${runs} runs: ${reason}` } : {}), ...(series ? { series } : {}) };
+}
+
+async function main(): Promise<void> {
+  const opts = parse();
+  const startedAt = new Date().toISOString();
+  const plan = pinGenerator();
+  const mix = await loadBodyMix(opts.quick ? 200 : 2000);
+  const profileDir = join(benchDir, 'results', 'profiles');
+  if (opts.cpuProf) await mkdir(profileDir, { recursive: true });
+  const ctx: BenchContext = {
+    quick: opts.quick,
+    bodies: mix.bodies,
+    serverCores: plan.serverCores,
+    cpuProf: opts.cpuProf,
+    profileDir,
+    throughputSec: opts.durationSec,
+    latencySec: opts.durationSec,
+    connections: opts.quick ? 16 : 64,
+    backlogEvents: opts.backlogEvents,
+    log: (msg) => process.stderr.write(`[bench] ${msg}\n`),
+  };
+  ctx.log(`pinning: ${plan.note}; bodies from ${mix.source}`);
+  const results: ScenarioResult[] = [];
+  for (const s of opts.scenarios) results.push(await runScenario(s, ctx, opts.runs));
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: `tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    quick: opts.quick,
+    runsPerScenario: opts.runs,
+    machine: machineInfo(),
+    pinning: plan.note,
+    bodies: { count: mix.bodies.length, source: mix.source },
+    scenarios: results,
+    targets: evaluateTargets(results, opts.quick, opts.backlogEvents),
+  };
+  await mkdir(opts.out, { recursive: true });
+  const md = toMarkdown(report);
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  await writeFile(join(opts.out, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(opts.out, 'latest.md'), md);
+  await writeFile(join(opts.out, 'latest.svg'), renderChart(report));
+  process.stdout.write(`${md}\nwrote ${join(opts.out, `${stamp}.json`)}, latest.md, latest.svg\n`);
+}
+
+try {
+  await main();
+  // autocannon and undici may leave idle sockets; the bench is done, so do not wait for them.
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}

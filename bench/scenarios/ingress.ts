@@ -1,0 +1,18 @@
+// Scenario `ingress`: the daemon's accept path alone (validate + journal with batched fsync), no pipelines.
+import { startDaemon } from '../harness/daemon.ts';
+import { measureIngress } from '../harness/measure.ts';
+import type { Scenario } from './types.ts';
+
+export const ingress: Scenario = {
+  name: 'ingress',
+  kind: 'scenario',
+  measures: 'validate + journal (fsync: batch), no pipelines; target ≥ 0.7 × ceiling requests/s',
+  async run(ctx) {
+    const daemon = await startDaemon(ctx, { pipelines: () => ({}), fsync: 'batch' });
+    try {
+      return { figures: await measureIngress(ctx, daemon.url) };
+    } finally {
+      await daemon.stop();
+    }
+  },
+};
