@@ -98,6 +98,7 @@ export class HttpClient {
     const chunks: Buffer[] = [];
     let kept = 0;
     let seen = 0;
+    let complete = false;
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         seen += chunk.length;
@@ -105,10 +106,12 @@ export class HttpClient {
           chunks.push(chunk.subarray(0, KEPT_BYTES - kept));
           kept += Math.min(chunk.length, KEPT_BYTES - kept);
         }
-        if (seen >= req.maxResponseBytes) break; // leaving the loop destroys the body and drops that connection
+        if (seen >= req.maxResponseBytes) break; // stop reading: the body is destroyed below, dropping that connection
       }
+      complete = seen < req.maxResponseBytes;
     } finally {
-      if (!res.body.destroyed) res.body.destroy();
+      // A fully read body leaves the connection reusable; anything else must be destroyed.
+      if (!complete && !res.body.destroyed) res.body.destroy();
     }
     return { status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') };
   }
