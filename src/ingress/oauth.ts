@@ -18,7 +18,7 @@ export interface TokenResponse {
   body: string;
   /** Set on errors: the code from the error table. */
   error?: ErrorCode;
-  /** `WWW-Authenticate` to send with a 401 (when the client tried Basic auth, RFC 6749 section 5.2). */
+  /** `WWW-Authenticate` to send with a 401. */
   challenge?: string;
 }
 
@@ -82,6 +82,7 @@ export class TokenIssuer {
 const UNKNOWN_CLIENT = digest(randomBytes(32));
 
 const NO_STORE = 'no-store';
+const CLIENT_CHALLENGE = 'Basic realm="hookroute"';
 export const TOKEN_RESPONSE_HEADERS = { 'Cache-Control': NO_STORE, Pragma: 'no-cache' } as const;
 
 function fail(error: ErrorCode, status: number, message: string, challenge?: string): TokenResponse {
@@ -122,9 +123,9 @@ export function handleTokenRequest(issuer: TokenIssuer, authorization: string, c
   // RFC 6749 2.3: a client must not use more than one authentication method per request.
   if (basic && formSecret !== null) return fail('invalid_request', 400, 'Use either HTTP Basic or form fields for client authentication, not both.');
   const creds = basic ?? (formId !== null && formSecret !== null ? { id: formId, secret: formSecret } : undefined);
-  const challenge = authorization === '' ? undefined : 'Basic realm="hookroute"';
-  if (!creds) return fail('invalid_client', 401, 'Client authentication is missing.', 'Basic realm="hookroute"');
-  if (!issuer.authenticateClient(creds.id, creds.secret)) return fail('invalid_client', 401, 'Client authentication failed.', challenge);
+  // Every 401 carries a challenge (the product contract), not only the Basic ones RFC 6749 5.2 requires it for.
+  if (!creds) return fail('invalid_client', 401, 'Client authentication is missing.', CLIENT_CHALLENGE);
+  if (!issuer.authenticateClient(creds.id, creds.secret)) return fail('invalid_client', 401, 'Client authentication failed.', CLIENT_CHALLENGE);
   const grant = form.get('grant_type');
   if (grant === null) return fail('invalid_request', 400, 'grant_type is required.');
   if (grant !== 'client_credentials') return fail('unsupported_grant_type', 400, 'Only grant_type=client_credentials is supported.');
