@@ -1,5 +1,6 @@
 // Checks an event body against the schema of its eventName; on the ingress hot path, so validators are compiled once here.
 import { Compile, type Validator } from 'typebox/compile';
+import { Settings } from 'typebox/system';
 import type { ValidationIssue } from './record.ts';
 import { EVENT_SCHEMAS, GenericEventSchema } from './schemas.ts';
 import { DATE_TIME_PATTERN } from './fields.ts';
@@ -30,12 +31,24 @@ export function validateEvent(body: Record<string, unknown>): ValidationIssue[] 
   return issuesOf(validator, body);
 }
 
+/** Run TypeBox's error pass with its global error buffer (8 by default) raised to what we report, then put it back. */
+function collectErrors(validator: Validator, body: Record<string, unknown>) {
+  const previous = Settings.Get().maxErrors;
+  // Synchronous, so nothing else can observe the raised limit. A few extra cover errors merged below (identity rule).
+  Settings.Set({ maxErrors: MAX_ISSUES + 4 });
+  try {
+    return validator.Errors(body);
+  } finally {
+    Settings.Set({ maxErrors: previous });
+  }
+}
+
 function issuesOf(validator: Validator, body: Record<string, unknown>): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const seen = new Set<string>();
-  for (const error of validator.Errors(body)) {
-    // The identity rule is a root `anyOf` of `required` branches: report it once, in words.
-    const identity = error.instancePath === '' && (error.keyword === 'anyOf' || error.schemaPath.startsWith('#/anyOf'));
+  for (const error of collectErrors(validator, body)) {
+    // The identity rule is the only root `anyOf` (email or userId): its branch errors become one issue, in words.
+    const identity = error.schemaPath.startsWith('#/anyOf') || (error.instancePath === '' && error.keyword === 'anyOf');
     const path = identity ? '/email' : error.instancePath;
     if (seen.has(path)) continue;
     seen.add(path);
