@@ -53,7 +53,7 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
   const interpolated = interpolateEnv(protectJsonata(source.value as Record<string, unknown>), opts.env, missing) as Record<string, unknown>;
   for (const m of missing) at(m.path, `environment variable ${m.name} is not set (write \${${m.name}:-default} to give a default)`);
   const doc = Value.Default(PipelineSchema, structuredClone(interpolated)) as PipelineInput;
-  if (!checkAgainst(PipelineSchema, doc, [], at) || problems.length) return { problems };
+  if (!checkAgainst(PipelineSchema, doc, [], at) || problems.length) return { problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
 
   const name = doc.name ?? basename(file, extname(file));
   if (!NAME.test(name)) at([], `pipeline name "${name}" (from the file name) is not valid: add a \`name:\` of letters, digits, "_", "." and "-"`);
@@ -112,7 +112,7 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
     lanes.push({ spec, ...(sinkTransform ? { transform: sinkTransform } : {}) });
   });
 
-  if (problems.length) return { problems };
+  if (problems.length) return { problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
   const pipeline: CompiledPipeline = {
     info: {
       name,

@@ -28,7 +28,9 @@ export function expressionPosition(text: string, start: Position, offset: number
   }
   const quoted = indicator === '"' || indicator === "'";
   const col = start.col + (quoted ? 1 : 0) + offset;
-  if (col > first.length + 1) return start;
+  // Escapes (`\"`, `''`) make the file text longer than the expression: only map when there are none before the offset.
+  const raw = first.slice(start.col - 1 + (quoted ? 1 : 0), col - 1);
+  if (col > first.length + 1 || (quoted && (raw.includes('\\') || raw.includes("''")))) return start;
   return { line: start.line, col };
 }
 

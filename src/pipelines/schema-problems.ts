@@ -58,7 +58,8 @@ export function checkAgainst(schema: TSchema, value: unknown, base: KeyPath, add
       const id = keyPath(path);
       if (seen.has(id)) continue;
       seen.add(id);
-      counted(path, describe(schemaAt(schema as JsonSchema, path.slice(base.length)), error.message));
+      const at = schemaAt(schema as JsonSchema, path.slice(base.length));
+      counted(path, error.keyword === 'pattern' && at?.pattern ? patternMessage(at, valueAt(value, path.slice(base.length))) : describe(at, error.message));
     }
   }
   return count === 0;
@@ -85,6 +86,20 @@ function describe(schema: JsonSchema | undefined, fallback: string): string {
   if (branches.every((b) => 'const' in b)) return `must be one of ${branches.map((b) => JSON.stringify((b as { const: unknown }).const)).join(', ')}`;
   if (branches.some((b) => b.pattern?.includes('ms|s|m|h'))) return 'must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)';
   return fallback;
+}
+
+/** "fast" is not in the expected form (e.g. 1/s): the schema's example says more than its regular expression. */
+function patternMessage(schema: JsonSchema | undefined, value: unknown): string {
+  const shown = JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  const examples = (schema as { examples?: unknown[] } | undefined)?.examples;
+  const hint = examples?.length ? `e.g. ${examples.map(String).join(', ')}` : `pattern ${schema?.pattern}`;
+  return `${shown} is not in the expected form (${hint})`;
+}
+
+function valueAt(value: unknown, path: KeyPath): unknown {
+  let node = value;
+  for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
+  return node;
 }
 
 function schemaAt(root: JsonSchema, path: KeyPath): JsonSchema | undefined {

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EventRecord } from '../../src/events/record.ts';
+import { Router, type CompiledPipeline } from '../../src/pipelines/router.ts';
+import { compileExpression } from '../../src/pipelines/transform.ts';
+import type { LaneSpec } from '../../src/pipelines/table.ts';
+
+const limits = { timeoutMs: 100 };
+
+function lane(pipeline: string, sinkId: string): LaneSpec {
+  return {
+    key: `${pipeline}/${sinkId}`, pipeline, sinkId, type: 'stdout', options: {},
+    retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, queue: { concurrency: 1, capacity: 1 }, breaker: { threshold: 1, cooldownMs: 1 },
+    fingerprint: 'f', source: { file: `/p/${pipeline}.yaml`, line: 1 },
+  };
+}
+
+function pipeline(name: string, opts: { events?: string[]; when?: string; transform?: string; sinks?: Record<string, string | undefined>; enabled?: boolean; catchAll?: boolean } = {}): CompiledPipeline {
+  const sinks = opts.sinks ?? { stdout: undefined };
+  const lanes = Object.entries(sinks).map(([id, t]) => ({ spec: lane(name, id), ...(t ? { transform: compileExpression(t, limits) } : {}) }));
+  return {
+    info: { name, file: `/p/${name}.yaml`, enabled: opts.enabled ?? true, catchAll: opts.catchAll ?? false, ...(opts.events ? { events: opts.events } : {}), lanes: lanes.map((l) => l.spec.key) },
+    ...(opts.when ? { when: compileExpression(opts.when, limits) } : {}),
+    ...(opts.transform ? { transform: compileExpression(opts.transform, limits) } : {}),
+    lanes,
+  };
+}
+
+const event = (body: Record<string, unknown>): EventRecord => ({
+  id: 1, receivedAt: 0, eventName: String(body.eventName), raw: Buffer.from(JSON.stringify(body)), body,
+});
+
+test('an event fans out to every matching pipeline and every sink of each', async () => {
+  const table = new Router(3, [
+    pipeline('all', {}),
+    pipeline('bounces', { events: ['emailBounce'], sinks: { file: undefined, slack: undefined } }),
+    pipeline('clicks', { events: ['emailClick'] }),
+  ]);
+  const d = await table.route(event({ eventName: 'emailBounce' }));
+  assert.deepStrictEqual(d, { lanes: ['all/stdout', 'bounces/file', 'bounces/slack'], failures: [], unmatched: false });
+  assert.equal(table.version, 3);
+  assert.deepStrictEqual([...table.lanes.keys()], ['all/stdout', 'bounces/file', 'bounces/slack', 'clicks/stdout']);
+});
+
+test('a failing when in one pipeline is reported and does not affect the others', async () => {
+  const table = new Router(1, [
+    pipeline('broken', { when: '$error("boom")' }),
+    pipeline('runaway', { when: '( $f := function($x){ $f($x) }; $f(1) )' }),
+    pipeline('campaign', { when: 'dataFields.campaignId in [1, 2]' }),
+    pipeline('other-campaign', { when: 'dataFields.campaignId = 3' }),
+  ]);
+  const d = await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 2 } }));
+  assert.deepStrictEqual(d.lanes, ['campaign/stdout']);
+  assert.deepStrictEqual(d.failures.map((f) => f.pipeline).sort(), ['broken', 'runaway']);
+  assert.match(d.failures.find((f) => f.pipeline === 'broken')!.error, /^match\.when: .*boom/);
+  assert.equal(d.unmatched, false);
+});
+
+test('catch-all pipelines get only what nothing else matched; unmatched when nothing does', async () => {
+  const table = new Router(1, [
+    pipeline('leftovers', { catchAll: true }),
+    pipeline('opens', { events: ['emailOpen'], when: 'dataFields.campaignId = 1' }),
+  ]);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 1 } }))).lanes, ['opens/stdout']);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 2 } }))).lanes, ['leftovers/stdout']);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'brandNewEvent' }))).lanes, ['leftovers/stdout']);
+  const none = new Router(1, [pipeline('opens', { events: ['emailOpen'] })]);
+  assert.deepStrictEqual(await none.route(event({ eventName: 'emailClick' })), { lanes: [], failures: [], unmatched: true });
+});
+
+test('disabled pipelines get no events and have no lanes, unless asked (for tests)', async () => {
+  const table = new Router(1, [pipeline('off', { enabled: false })]);
+  assert.equal(table.lanes.size, 0);
+  assert.equal((await table.route(event({ eventName: 'x' }))).unmatched, true);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'x' }), { includeDisabled: true })).lanes, ['off/stdout']);
+  assert.deepStrictEqual(await table.payload('off/stdout', event({ eventName: 'x' })), { eventName: 'x' });
+});
+
+test('payload: sink transform, else pipeline transform, else the body', async () => {
+  const table = new Router(1, [
+    pipeline('p', { transform: '{ "name": eventName }', sinks: { a: undefined, b: '{ "upper": $uppercase(eventName) }', c: 'nothing.here' } }),
+    pipeline('q', {}),
+  ]);
+  const e = event({ eventName: 'emailOpen', email: 'u@x.com' });
+  assert.deepStrictEqual(await table.payload('p/a', e), { name: 'emailOpen' });
+  assert.deepStrictEqual(await table.payload('p/b', e), { upper: 'EMAILOPEN' });
+  assert.equal(await table.payload('q/stdout', e), e.body);
+  await assert.rejects(table.payload('p/c', e), /transform produced no value/);
+  await assert.rejects(table.payload('p/zzz', e), /no lane "p\/zzz"/);
+});
