@@ -1,0 +1,473 @@
+// One delivery lane per (pipeline, sink): bounded queue, concurrency and rate, retries with backoff, breaker, dead letters.
+import PQueue from 'p-queue';
+import type { Metrics } from '../admin/metrics.ts';
+import type { EventRecord } from '../events/record.ts';
+import type { Logger } from '../log.ts';
+import type { LaneSpec } from '../pipelines/table.ts';
+import type { DeliveryMeta, SinkInstance } from '../sinks/define.ts';
+import { Breaker, type BreakerState } from './breaker.ts';
+import { newDeadLetterId, type DeadLetter, type DeadLetterReason, type DeadLetterStore } from './dead-letter.ts';
+import { backoffDelay, classify, type AttemptResult, type Verdict } from './retry.ts';
+
+export interface LaneDeps {
+  spec: LaneSpec;
+  sink: SinkInstance;
+  /** Evaluates the transform; throws on transform error. */
+  payload: (event: EventRecord) => Promise<unknown>;
+  /** Only `append` is used, so a caller may wrap the store (the offline replay does). */
+  deadLetters: Pick<DeadLetterStore, 'append'>;
+  metrics: Metrics;
+  logger: Logger;
+  /** Called exactly once per pushed event, after the delivery finished: delivered, or dead-lettered (the DLQ record is durable first). Not called for deliveries abandoned by drain(). */
+  onSettled: (event: EventRecord, result: 'delivered' | 'dead_lettered') => void;
+  random?: () => number;
+  now?: () => number;
+  /** Lane-level safety net for a sink that never answers (sinks have their own, shorter timeouts). Default 5 minutes. */
+  attemptTimeoutMs?: number;
+}
+
+export interface LaneStats {
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  queued: number;
+  inFlight: number;
+  waitingRetry: number;
+  breaker: BreakerState;
+  lastError?: string;
+}
+
+interface Delivery {
+  event: EventRecord;
+  attempts: number;
+  hasPayload: boolean;
+  payload?: unknown;
+  firstAttemptAt?: number;
+  lastAttemptAt?: number;
+  /** Bumped on every enqueue, so a stale queue task for this delivery does nothing. */
+  ticket: number;
+}
+
+const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+const LOG_EVERY_MS = 10_000;
+/** Backoff for a failing DLQ write (disk full): keep the event, keep trying. */
+const DLQ_RETRY = { attempts: Infinity, initialDelayMs: 100, maxDelayMs: 30_000 };
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function makeQueue(q: LaneSpec['queue']): PQueue {
+  return new PQueue({ concurrency: q.concurrency, ...(q.rate ? { intervalCap: q.rate.count, interval: q.rate.intervalMs } : {}) });
+}
+
+/**
+ * Delivers every pushed event to one sink exactly until it is delivered or dead-lettered, then reports it through `onSettled`.
+ * Retries wait outside the queue on a timer, so a failing event never holds a concurrency slot while it waits.
+ * @example
+ * const lane = new Lane({ spec, sink, payload: (e) => table.payload(spec.key, e), deadLetters, metrics, logger, onSettled });
+ * if (lane.hasRoom) lane.push(event); else lane.onRoom(() => refillFromJournal());
+ */
+export class Lane {
+  readonly key: string;
+  private spec: LaneSpec;
+  private sink: SinkInstance;
+  private payloadFn: (event: EventRecord) => Promise<unknown>;
+  private queue: PQueue;
+  private breaker!: Breaker;
+  private readonly deps: LaneDeps;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly attemptTimeoutMs: number;
+  private readonly labels: { pipeline: string; sink: string };
+
+  private held = 0;
+  private inFlight = 0;
+  private readonly queued = new Set<Delivery>();
+  private readonly retrying = new Map<Delivery, NodeJS.Timeout>();
+  /** Deliveries paused by the open breaker: re-queued when it lets a probe through or closes. */
+  private parked: Delivery[] = [];
+  private parkTimer: NodeJS.Timeout | undefined;
+  /** Attempts and DLQ writes in progress: what drain() waits for. */
+  private readonly busy = new Set<Promise<void>>();
+  private readonly sinkUse = new Map<SinkInstance, number>();
+  private readonly retired = new Set<SinkInstance>();
+  private readonly shutdown = new AbortController();
+  private draining: Promise<void> | undefined;
+  private aboveHalf = false;
+  private readonly roomCallbacks: (() => void)[] = [];
+  private readonly counts = { delivered: 0, retried: 0, deadLettered: 0 };
+  private lastError: string | undefined;
+  private lastDeadLog = 0;
+  private suppressedDeadLogs = 0;
+
+  constructor(deps: LaneDeps) {
+    this.deps = deps;
+    this.spec = deps.spec;
+    this.key = deps.spec.key;
+    this.sink = deps.sink;
+    this.payloadFn = deps.payload;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.attemptTimeoutMs = deps.attemptTimeoutMs ?? 300_000;
+    this.labels = { pipeline: deps.spec.pipeline, sink: deps.spec.sinkId };
+    this.queue = makeQueue(deps.spec.queue);
+    this.resetBreaker();
+  }
+
+  /** Deliveries held in memory: queued + in flight + waiting to retry. Never above spec.queue.capacity if callers respect hasRoom. */
+  get size(): number {
+    return this.held;
+  }
+
+  get hasRoom(): boolean {
+    return !this.draining && this.held < this.spec.queue.capacity;
+  }
+
+  push(event: EventRecord): void {
+    if (this.draining) return; // shutting down: the delivery stays owed in the journal
+    this.held++;
+    if (this.held > this.spec.queue.capacity / 2) this.aboveHalf = true;
+    this.enqueue({ event, attempts: 0, hasPayload: false, ticket: 0 });
+  }
+
+  /** Called whenever size falls to or below capacity/2 after having been above it, so the caller can refill from disk. */
+  onRoom(cb: () => void): void {
+    this.roomCallbacks.push(cb);
+  }
+
+  /** Hot reload: new spec and sink; the old sink finishes in-flight sends, then is closed. Queued deliveries go to the new sink. */
+  update(spec: LaneSpec, sink: SinkInstance, payload: (event: EventRecord) => Promise<unknown>): void {
+    const old = this.spec;
+    this.spec = spec;
+    this.payloadFn = payload;
+    if (old.queue.rate?.count !== spec.queue.rate?.count || old.queue.rate?.intervalMs !== spec.queue.rate?.intervalMs) {
+      // p-queue cannot change its rate: move the waiting deliveries to a new queue (running ones finish in the old one).
+      const previous = this.queue;
+      this.queue = makeQueue(spec.queue);
+      previous.clear();
+      for (const d of this.queued) this.addTask(d);
+    } else if (old.queue.concurrency !== spec.queue.concurrency) {
+      this.queue.concurrency = spec.queue.concurrency;
+    }
+    const sinkChanged = sink !== this.sink;
+    if (sinkChanged) {
+      this.retire(this.sink);
+      this.sink = sink;
+    }
+    if (sinkChanged || old.breaker.threshold !== spec.breaker.threshold || old.breaker.cooldownMs !== spec.breaker.cooldownMs) {
+      // A new destination or policy starts with a clean slate.
+      this.resetBreaker();
+      this.wakeParked();
+    }
+  }
+
+  /** Shutdown: take no new work, let in-flight attempts finish for up to graceMs, then abort them (signal) and stop; queued/retrying deliveries are dropped from memory WITHOUT onSettled (they stay owed in the journal). */
+  drain(graceMs: number): Promise<void> {
+    this.draining ??= this.runDrain(graceMs);
+    return this.draining;
+  }
+
+  /** Drain (abandoning in-flight attempts if not drained yet) and close the sink. */
+  async close(): Promise<void> {
+    await this.drain(0);
+    const sinks = new Set([this.sink, ...this.retired]);
+    this.retired.clear();
+    for (const s of sinks) await this.closeSink(s);
+  }
+
+  stats(): LaneStats {
+    const s: LaneStats = {
+      ...this.counts,
+      queued: this.queued.size,
+      inFlight: this.inFlight,
+      waitingRetry: this.retrying.size + this.parked.length,
+      breaker: this.breaker.state,
+    };
+    if (this.lastError !== undefined) s.lastError = this.lastError;
+    return s;
+  }
+
+  private async runDrain(graceMs: number): Promise<void> {
+    const dropped = this.queued.size + this.retrying.size + this.parked.length;
+    for (const t of this.retrying.values()) clearTimeout(t);
+    clearTimeout(this.parkTimer);
+    this.queued.clear();
+    this.retrying.clear();
+    this.parked = [];
+    this.queue.clear();
+    this.held -= dropped;
+    this.gauge();
+    const settled = (ms: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        Promise.all([...this.busy]).then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+      ]).finally(() => clearTimeout(timer));
+    };
+    if (this.busy.size > 0 && !(await settled(graceMs))) {
+      this.shutdown.abort(new Error('delivery abandoned at shutdown'));
+      await settled(1000); // attempts race the abort, so they end at once; a payload evaluation is time-boxed
+    }
+  }
+
+  private enqueue(d: Delivery, priority = 0): void {
+    if (this.draining) return this.drop();
+    this.queued.add(d);
+    this.addTask(d, priority);
+    this.gauge();
+  }
+
+  private addTask(d: Delivery, priority = 0): void {
+    const ticket = ++d.ticket;
+    this.queue
+      .add(
+        async () => {
+          if (d.ticket !== ticket || !this.queued.delete(d)) return;
+          const run = this.attempt(d).catch((err) => this.deps.logger.error({ err: message(err) }, 'delivery lane bug'));
+          this.busy.add(run);
+          await run;
+          this.busy.delete(run);
+        },
+        { priority },
+      )
+      .catch(() => {});
+  }
+
+  private async attempt(d: Delivery): Promise<void> {
+    if (!d.hasPayload) {
+      try {
+        d.payload = await this.payloadFn(d.event);
+        d.hasPayload = true;
+      } catch (err) {
+        this.deadLetter(d, 'transform_error', message(err));
+        return;
+      }
+    }
+    if (this.shutdown.signal.aborted) return this.drop();
+    if (!this.breaker.canPass()) return this.park(d);
+
+    d.attempts++;
+    const at = this.now();
+    d.firstAttemptAt ??= at;
+    d.lastAttemptAt = at;
+    this.inFlight++;
+    const breaker = this.breaker;
+    const started = performance.now();
+    let result: AttemptResult;
+    try {
+      result = await this.send(d);
+    } finally {
+      this.inFlight--;
+      this.deps.metrics.deliveryLatency.observe(this.labels, (performance.now() - started) / 1000);
+    }
+    if (this.shutdown.signal.aborted) return this.drop();
+    const verdict = classify(result);
+    if (breaker === this.breaker) {
+      // A permanent error is still an answer: the destination is up, so it does not count against the breaker.
+      if (verdict.kind === 'retry') breaker.onFailure();
+      else breaker.onSuccess();
+    }
+    this.handle(d, verdict);
+  }
+
+  /** One send, raced against the lane's safety timeout and shutdown so a sink that ignores its signal cannot stall the lane. */
+  private send(d: Delivery): Promise<AttemptResult> {
+    const sink = this.sink;
+    const ctl = new AbortController();
+    const meta: DeliveryMeta = {
+      eventId: d.event.id,
+      eventName: d.event.eventName,
+      pipeline: this.spec.pipeline,
+      sink: this.spec.sinkId,
+      attempt: d.attempts,
+      receivedAt: d.event.receivedAt,
+    };
+    const onShutdown = () => ctl.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const timer = setTimeout(() => ctl.abort(new Error(`no answer within ${this.attemptTimeoutMs} ms (lane timeout)`)), this.attemptTimeoutMs);
+    const stopped = new Promise<AttemptResult>((resolve) => ctl.signal.addEventListener('abort', () => resolve({ thrown: ctl.signal.reason }), { once: true }));
+    this.sinkUse.set(sink, (this.sinkUse.get(sink) ?? 0) + 1);
+    const sent = Promise.resolve()
+      .then(() => sink.send(d.payload, meta, ctl.signal))
+      .then(
+        (outcome): AttemptResult => ({ outcome }),
+        (thrown: unknown): AttemptResult => ({ thrown }),
+      );
+    void sent.finally(() => this.releaseSink(sink));
+    return Promise.race([sent, stopped]).finally(() => {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    });
+  }
+
+  private handle(d: Delivery, v: Verdict): void {
+    if (v.kind === 'ok') return this.settle(d, 'delivered');
+    this.lastError = v.status === undefined ? v.error : `${v.error} (status ${v.status})`;
+    if (v.kind === 'permanent') return this.deadLetter(d, 'permanent_error', v.error, v.status);
+    if (d.attempts >= this.spec.retry.attempts) return this.deadLetter(d, 'delivery_failed', v.error, v.status);
+    if (this.draining) return this.drop(); // no retries during shutdown: the journal still owes it
+    this.counts.retried++;
+    this.deps.metrics.retries.inc(this.labels);
+    const delay = backoffDelay(d.attempts, this.spec.retry, this.random, v.retryAfterMs);
+    this.retrying.set(
+      d,
+      setTimeout(() => {
+        this.retrying.delete(d);
+        this.enqueue(d, 1);
+      }, delay),
+    );
+  }
+
+  private deadLetter(d: Delivery, reason: DeadLetterReason, error: string, status?: number): void {
+    const rec: DeadLetter = {
+      id: newDeadLetterId(this.now()),
+      reason,
+      eventId: d.event.id,
+      eventName: d.event.eventName,
+      receivedAt: d.event.receivedAt,
+      event: d.event.body,
+      pipeline: this.spec.pipeline,
+      sink: this.spec.sinkId,
+      attempts: d.attempts,
+      lastError: error,
+      deadAt: this.now(),
+    };
+    if (d.hasPayload) rec.payload = d.payload;
+    if (status !== undefined) rec.status = status;
+    if (d.firstAttemptAt !== undefined) rec.firstAttemptAt = d.firstAttemptAt;
+    if (d.lastAttemptAt !== undefined) rec.lastAttemptAt = d.lastAttemptAt;
+    const write = this.storeDeadLetter(d, rec);
+    this.busy.add(write);
+    void write.finally(() => this.busy.delete(write));
+  }
+
+  /** The DLQ record must be durable before onSettled: on a write error keep trying (with backoff) until shutdown. */
+  private async storeDeadLetter(d: Delivery, rec: DeadLetter): Promise<void> {
+    for (let n = 1; ; n++) {
+      try {
+        await this.deps.deadLetters.append(rec);
+        break;
+      } catch (err) {
+        if (this.shutdown.signal.aborted) return this.drop();
+        if (n === 1 || n % 10 === 0) this.deps.logger.error({ err: message(err), eventId: rec.eventId, tries: n }, 'cannot write to the dead-letter queue; retrying');
+        await sleep(backoffDelay(n, DLQ_RETRY, this.random), this.shutdown.signal);
+        if (this.shutdown.signal.aborted) return this.drop();
+      }
+    }
+    this.deps.metrics.deadLetters.inc({ reason: rec.reason });
+    this.logDeadLetter(rec);
+    this.settle(d, 'dead_lettered');
+  }
+
+  private logDeadLetter(rec: DeadLetter): void {
+    const t = this.now();
+    if (t - this.lastDeadLog < LOG_EVERY_MS) {
+      this.suppressedDeadLogs++;
+      return;
+    }
+    this.lastDeadLog = t;
+    const fields = { eventId: rec.eventId, eventName: rec.eventName, reason: rec.reason, attempts: rec.attempts, error: rec.lastError, status: rec.status, alsoSince: this.suppressedDeadLogs };
+    this.suppressedDeadLogs = 0;
+    this.deps.logger.warn(fields, 'delivery dead-lettered');
+  }
+
+  private settle(d: Delivery, result: 'delivered' | 'dead_lettered'): void {
+    this.counts[result === 'delivered' ? 'delivered' : 'deadLettered']++;
+    this.deps.metrics.deliveries.inc({ ...this.labels, result });
+    this.held--;
+    this.gauge();
+    try {
+      this.deps.onSettled(d.event, result);
+    } catch (err) {
+      this.deps.logger.error({ err: message(err), eventId: d.event.id }, 'onSettled failed');
+    }
+    this.checkRoom();
+  }
+
+  /** Abandoned at shutdown: forget it without onSettled. */
+  private drop(): void {
+    this.held--;
+    this.gauge();
+  }
+
+  private checkRoom(): void {
+    if (!this.aboveHalf || this.draining || this.held > this.spec.queue.capacity / 2) return;
+    this.aboveHalf = false;
+    for (const cb of this.roomCallbacks) {
+      try {
+        cb();
+      } catch (err) {
+        this.deps.logger.error({ err: message(err) }, 'onRoom callback failed');
+      }
+    }
+  }
+
+  private park(d: Delivery): void {
+    if (this.draining) return this.drop();
+    this.parked.push(d);
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    if (this.parkTimer || this.breaker.state !== 'open' || this.parked.length === 0) return;
+    this.parkTimer = setTimeout(() => this.wakeParked(), this.breaker.msUntilProbe());
+  }
+
+  private wakeParked(): void {
+    clearTimeout(this.parkTimer);
+    this.parkTimer = undefined;
+    for (const d of this.parked.splice(0)) this.enqueue(d, 1);
+  }
+
+  private resetBreaker(): void {
+    this.breaker = new Breaker(this.spec.breaker, this.now);
+    this.deps.metrics.breakerState.set(this.labels, 0);
+    this.breaker.onStateChange((state) => {
+      this.deps.metrics.breakerState.set(this.labels, BREAKER_GAUGE[state]);
+      const msg = { open: 'circuit breaker open: pausing deliveries', 'half-open': 'circuit breaker half-open: sending a probe', closed: 'circuit breaker closed: resuming deliveries' }[state];
+      this.deps.logger.info({ breaker: state, lastError: this.lastError }, msg);
+      if (state === 'closed') this.wakeParked();
+      if (state === 'open') {
+        clearTimeout(this.parkTimer);
+        this.parkTimer = undefined;
+        this.scheduleProbe();
+      }
+    });
+  }
+
+  private gauge(): void {
+    this.deps.metrics.queueDepth.set(this.labels, this.held);
+  }
+
+  private retire(sink: SinkInstance): void {
+    if ((this.sinkUse.get(sink) ?? 0) === 0) void this.closeSink(sink);
+    else this.retired.add(sink);
+  }
+
+  private releaseSink(sink: SinkInstance): void {
+    const n = (this.sinkUse.get(sink) ?? 1) - 1;
+    if (n > 0) return void this.sinkUse.set(sink, n);
+    this.sinkUse.delete(sink);
+    if (this.retired.delete(sink)) void this.closeSink(sink);
+  }
+
+  private async closeSink(sink: SinkInstance): Promise<void> {
+    try {
+      await sink.close();
+    } catch (err) {
+      this.deps.logger.warn({ err: message(err) }, 'sink close failed');
+    }
+  }
+}
