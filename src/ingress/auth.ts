@@ -5,7 +5,9 @@ import { digest, secretMatches } from './secret-compare.ts';
 
 /** Header values are client-controlled: anything longer than this is refused without hashing. */
 const MAX_CREDENTIAL_LENGTH = 4096;
-const SCHEME = /^(basic|bearer|oauth2|token)\s+/i;
+const EMPTY = Buffer.alloc(0);
+const TOKEN_SCHEME = /^(bearer|oauth2|token)\s+/i;
+const BASIC_SCHEME = /^basic\s+/i;
 
 /** Checks one request's credentials. Header names are lowercase, as uWS `getHeader` wants them. */
 export interface Authenticator {
@@ -17,8 +19,8 @@ export interface Authenticator {
   check(authorization: string, extra: string): boolean;
 }
 
-function stripScheme(value: string): string {
-  const m = SCHEME.exec(value);
+function stripScheme(value: string, scheme: RegExp): string {
+  const m = scheme.exec(value);
   return m ? value.slice(m[0].length).trim() : value.trim();
 }
 
@@ -45,8 +47,10 @@ export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer):
         challenge: 'Basic realm="hookroute"',
         check(authorization) {
           if (authorization === '' || authorization.length > MAX_CREDENTIAL_LENGTH) return false;
-          const token = stripScheme(authorization);
-          const decoded = Buffer.from(token, 'base64');
+          const token = stripScheme(authorization, BASIC_SCHEME);
+          // Node's base64 decoder skips junk; only a canonical encoding counts (the check looks at client input only).
+          let decoded = Buffer.from(token, 'base64');
+          if (decoded.toString('base64') !== token) decoded = EMPTY;
           // Both forms are always compared (no short circuit) so timing does not tell which one was close.
           const asBase64 = secretMatches(decoded, expected);
           const asRaw = secretMatches(token, expected);
@@ -66,7 +70,7 @@ export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer):
           let ok = false;
           if (authorization !== '' && authorization.length <= MAX_CREDENTIAL_LENGTH) {
             // The whole value too: a configured token may itself contain a space.
-            const stripped = secretMatches(stripScheme(authorization), expected);
+            const stripped = secretMatches(stripScheme(authorization, TOKEN_SCHEME), expected);
             const whole = secretMatches(authorization, expected);
             ok = stripped || whole;
           }
