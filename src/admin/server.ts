@@ -44,7 +44,7 @@ const ADMIN_ERRORS = {
   admin_action_failed: { status: 500, message: 'The admin action failed; see the daemon log.' },
 } as const;
 
-type Handler = (url: URL, deps: AdminDeps) => Promise<{ status: number; body: string; type?: string }>;
+type Handler = (url: URL, deps: AdminDeps, log: Logger) => Promise<{ status: number; body: string; type?: string }>;
 type Route = Partial<Record<'GET' | 'POST', Handler>>;
 
 const json = (status: number, value: unknown) => ({ status, body: JSON.stringify(value) });
@@ -52,8 +52,15 @@ const json = (status: number, value: unknown) => ({ status, body: JSON.stringify
 const ROUTES: Record<string, Route> = {
   '/healthz': { GET: async () => json(200, { status: 'ok' }) },
   '/readyz': {
-    GET: async (_url, deps) => {
-      const checks = deps.readiness();
+    GET: async (_url, deps, log) => {
+      let checks: ReturnType<AdminDeps['readiness']>;
+      try {
+        checks = deps.readiness();
+      } catch (err) {
+        // A readiness probe that cannot even be answered means "not ready", not a server error: balancers key on 503.
+        log.error({ err }, 'readiness check failed');
+        return json(503, { status: 'not_ready', checks: {}, failing: ['readinessCheck'] });
+      }
       const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
       return json(failing.length ? 503 : 200, { status: failing.length ? 'not_ready' : 'ready', checks, failing });
     },
@@ -137,7 +144,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const handler = route[method];
     if (!handler) return send(res, ERRORS.method_not_allowed.status, errorBody('method_not_allowed'), { allow: allowed(route) });
     try {
-      const out = await handler(url, deps);
+      const out = await handler(url, deps, log);
       send(res, out.status, out.body, out.type ? { 'content-type': out.type } : undefined);
     } catch (err) {
       if (err instanceof BadFilter) return send(res, ADMIN_ERRORS.bad_request.status, adminError('bad_request'));
@@ -153,7 +160,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
         server.listen(port, host, () => {
           server.off('error', reject);
           const bound = (server.address() as AddressInfo).port;
-          log.info({ host, port: bound, token: expected !== undefined }, 'admin listening');
+          log.info({ host, port: bound, tokenRequired: expected !== undefined }, 'admin listening');
           resolve({ port: bound });
         });
       }),

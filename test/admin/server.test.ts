@@ -116,6 +116,20 @@ describe('admin server without a token', () => {
     assert.equal((await call(port, 'GET', '/readyz')).status, 200);
   });
 
+  it('GET /readyz is 503 when the readiness check itself throws', async () => {
+    const original = fake.deps.readiness;
+    fake.deps.readiness = () => {
+      throw new Error('engine not started');
+    };
+    try {
+      const res = await call(port, 'GET', '/readyz');
+      assert.equal(res.status, 503);
+      assert.deepEqual(JSON.parse(res.body), { status: 'not_ready', checks: {}, failing: ['readinessCheck'] });
+    } finally {
+      fake.deps.readiness = original;
+    }
+  });
+
   it('GET /metrics is Prometheus text that counts what the test did', async () => {
     fake.metrics.requests.inc({ status: '200' }, 3);
     fake.metrics.eventsAccepted.inc({ event: 'emailOpen' });
