@@ -24,8 +24,11 @@ export function keyPath(path: readonly (string | number)[]): string {
   return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
 }
 
-/** Every problem in `value` (the parsed, interpolated, defaulted config); empty when it is valid. */
-export function checkConfig(value: unknown, source: YamlSource): Problem[] {
+/**
+ * Every problem in a config; empty when it is valid. `written` is the config as written (after `${VAR}`), `value` the same
+ * with defaults filled in. Unknown keys are looked for in `written`: filling defaults may drop or act on a `__proto__` key.
+ */
+export function checkConfig(written: unknown, value: unknown, source: YamlSource): Problem[] {
   const problems: Problem[] = [];
   const add = (path: Path, message: string, opts?: { key?: boolean }) => {
     problems.push({ file: source.file, ...source.positionOf(path, opts), message: `${keyPath(path)}: ${message}` });
@@ -34,7 +37,7 @@ export function checkConfig(value: unknown, source: YamlSource): Problem[] {
     problems.push({ file: source.file, line: 1, col: 1, message: 'the config must be a mapping of keys (e.g. `server:`)' });
     return problems;
   }
-  findUnknownKeys(value, ROOT, [], add);
+  findUnknownKeys(written, ROOT, [], add);
   const record = value as Record<string, unknown>;
   const valid = new Set<string>();
   for (const [key, validator] of SECTION_VALIDATORS) {
@@ -55,7 +58,7 @@ function findUnknownKeys(value: unknown, schema: JsonSchema | undefined, path: P
   if (!schema.properties) return;
   const known = Object.keys(schema.properties);
   for (const [key, child] of Object.entries(value)) {
-    const childSchema = schema.properties[key];
+    const childSchema = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     if (childSchema) {
       findUnknownKeys(child, childSchema, [...path, key], add);
     } else if (schema.additionalProperties === false) {
@@ -144,7 +147,7 @@ export function schemaAt(path: readonly (string | number)[]): JsonSchema | undef
   let node: JsonSchema | undefined = ROOT;
   for (const seg of path) {
     if (!node) return undefined;
-    node = typeof seg === 'number' ? node.items : node.properties?.[seg];
+    node = typeof seg === 'number' ? node.items : node.properties && Object.hasOwn(node.properties, seg) ? node.properties[seg] : undefined;
   }
   return node;
 }

@@ -73,7 +73,7 @@ export function parseConfigText(text: string, opts: { file: string | undefined; 
   const input = withDefaults(interpolated);
   // An unset variable already explains why its key is empty; a second "must be ..." for the same key is noise.
   const unset = new Set(missing.map((m) => `${keyPath(m.path)}:`));
-  problems.push(...checkConfig(input, source).filter((p) => ![...unset].some((prefix) => p.message.startsWith(prefix))));
+  problems.push(...checkConfig(interpolated, input, source).filter((p) => ![...unset].some((prefix) => p.message.startsWith(prefix))));
   if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
   const baseDir = opts.file === undefined ? opts.cwd : path.dirname(opts.file);
   return normalise(input as ConfigInput, opts.file, baseDir);

@@ -89,6 +89,11 @@ describe('loadConfig: broken files', () => {
       yaml: 'auth:\n  mode: token\n  token:\n    value: ${WEBHOOK_TOKEN}\n',
       expect: ['config.yaml:4:12: auth.token.value: environment variable WEBHOOK_TOKEN is not set (set it, or write ${WEBHOOK_TOKEN:-default})'],
     },
+    {
+      name: 'prototype keys are unknown keys, not inherited ones',
+      yaml: '__proto__:\n  polluted: 1\nserver:\n  constructor: 1\n  toString: x\n',
+      expect: ['config.yaml:1:1: __proto__: unknown key', 'config.yaml:4:3: server.constructor: unknown key', 'config.yaml:5:3: server.toString: unknown key'],
+    },
     { name: 'quoted number stays a string', yaml: 'server:\n  port: "8080"\n', expect: ['config.yaml:2:9: server.port: must be integer'] },
   ];
   for (const c of cases) {
@@ -186,6 +191,11 @@ describe('loadConfig: values', () => {
 
   it('an env value of the wrong kind is still a type error', async () => {
     assert.deepEqual(await problemsOf('server:\n  port: ${PORT}\n', { PORT: 'http' }), ['config.yaml:2:9: server.port: must be integer']);
+  });
+
+  it('a __proto__ key pollutes nothing', async () => {
+    await problemsOf('__proto__:\n  polluted: 1\nserver:\n  __proto__: { polluted: 2 }\n');
+    assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
   });
 
   it('an empty section counts as an empty mapping', async () => {
