@@ -91,9 +91,10 @@ export interface RawAnswer {
 
 /**
  * Speak HTTP/1.1 by hand, for what real clients refuse to send. `parts` are written in order, `gapMs` apart;
- * with `endAfter` the socket half-closes after the last part. Resolves when the server answers and closes, or after `waitMs`.
+ * with `endAfter` the socket half-closes after the last part. Resolves when the server answers and closes, or after `waitMs`;
+ * with `keepAlive`, as soon as one complete answer (by its Content-Length) has arrived.
  */
-export function rawRequest(port: number, parts: (string | Buffer)[], opts: { host?: string; gapMs?: number; endAfter?: boolean; waitMs?: number } = {}): Promise<RawAnswer> {
+export function rawRequest(port: number, parts: (string | Buffer)[], opts: { host?: string; gapMs?: number; endAfter?: boolean; waitMs?: number; keepAlive?: boolean } = {}): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const socket = net.connect(port, opts.host ?? '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -104,7 +105,10 @@ export function rawRequest(port: number, parts: (string | Buffer)[], opts: { hos
       resolve({ ...parseAnswer(Buffer.concat(chunks).toString('latin1')), closed });
     };
     const timer = setTimeout(finish, opts.waitMs ?? 2000);
-    socket.on('data', (d) => chunks.push(d));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      if (opts.keepAlive && isComplete(Buffer.concat(chunks).toString('latin1'))) finish();
+    });
     socket.on('error', () => {
       closed = true;
     });
@@ -124,6 +128,11 @@ export function rawRequest(port: number, parts: (string | Buffer)[], opts: { hos
       if (opts.endAfter) socket.end();
     });
   });
+}
+
+function isComplete(text: string): boolean {
+  const answer = parseAnswer(text);
+  return answer.status > 0 && Buffer.byteLength(answer.body, 'latin1') >= Number(answer.headers['content-length'] ?? 0);
 }
 
 function parseAnswer(text: string): Omit<RawAnswer, 'closed'> {
