@@ -34,6 +34,11 @@ export interface EngineDeps {
   deadLetters: Pick<DeadLetterStore, 'append'>;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * Apply a changed spec to a running lane in place (e.g. `lane.update(spec, newSink, payload)`). Without it a changed
+   * lane is drained and recreated, and what it abandoned is read back from the journal.
+   */
+  updateLane?: (lane: EngineLane, spec: LaneSpec) => void;
   /** How long a lane that was removed or changed by a reload may finish in-flight sends. Default 5000 ms. */
   reloadGraceMs?: number;
 }
@@ -375,7 +380,12 @@ export class DeliveryEngine implements EventHandoff {
     for (const spec of table.lanes.values()) {
       const st = this.lanes.get(spec.key);
       if (!st) void this.refill(this.addLane(spec, this.index.owedBy(spec.key) > 0));
-      else if (st.spec.fingerprint !== spec.fingerprint) this.track(this.replace(st, spec));
+      else if (st.spec.fingerprint !== spec.fingerprint) {
+        if (this.deps.updateLane && !st.closed) {
+          this.deps.updateLane(st.lane, spec);
+          st.spec = spec;
+        } else this.track(this.replace(st, spec));
+      }
     }
     for (const [key, st] of this.lanes) {
       if (table.lanes.has(key)) continue;

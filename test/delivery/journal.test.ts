@@ -48,8 +48,8 @@ describe('Journal', () => {
       ['event', 'event', 'routed', 'done'],
     );
     const [ev1, ev2, routed, done] = records;
-    assert.equal(ev1!.type === 'event' && ev1.id, a.id);
-    assert.equal(ev2!.type === 'event' && ev2.pinnedLane, 'p/s');
+    assert.equal(ev1?.type === 'event' && ev1.id, a.id);
+    assert.equal(ev2?.type === 'event' && ev2.pinnedLane, 'p/s');
     assert.deepEqual(routed, { type: 'routed', entries: [{ id: a.id, lanes: ['p/http', 'q/file'] }] });
     assert.deepEqual(done, { type: 'done', lane: 'p/http', ids: [a.id] });
     const back = await again.readEvent(b.location);
