@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Compile } from 'typebox/compile';
 import { createHttpSink, httpSink, HttpSinkOptions } from '../../src/sinks/http.ts';
 import { parseRetryAfter, loadCa } from '../../src/sinks/http-client.ts';
@@ -197,4 +198,26 @@ test('tls.ca is inline PEM or a file relative to the config folder', async () =>
     assert.equal(loadCa('ca.pem', dir), pem);
     assert.equal(loadCa(undefined, dir), undefined);
   } finally { await rm(dir, { recursive: true, force: true }); }
+});
+
+test('https: an unknown CA is refused (retryable), trusted via tls.ca or with rejectUnauthorized off', async () => {
+  const { createServer: createHttpsServer } = await import('node:https');
+  const { readFile } = await import('node:fs/promises');
+  const fixtures = new URL('../fixtures/tls/', import.meta.url);
+  const [key, cert] = await Promise.all([readFile(new URL('localhost-key.pem', fixtures), 'utf8'), readFile(new URL('localhost-cert.pem', fixtures), 'utf8')]);
+  const server = createHttpsServer({ key, cert }, (req, res) => { req.resume(); req.on('end', () => res.end()); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  try {
+    const refused = await sink({ url }).send({}, meta, never);
+    assert.equal(refused && !refused.ok && refused.retryable, true);
+    assert.match(refused && !refused.ok ? refused.error : '', /network error/);
+    const trusting = createHttpSink({ url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb', tls: { rejectUnauthorized: true, ca: 'localhost-cert.pem' } }, { baseDir: fileURLToPath(fixtures) });
+    sinks.push(trusting);
+    assert.deepEqual(await trusting.send({}, meta, never), { ok: true });
+    assert.deepEqual(await sink({ url, tls: { rejectUnauthorized: false } }).send({}, meta, never), { ok: true });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });
