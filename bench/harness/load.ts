@@ -64,6 +64,8 @@ export interface RateResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** p99 of how late the generator sent versus the schedule; when high, the generator (not the server) was behind. */
+  sendLagP99Ms: number;
   genCpuPct: number;
   /** A sample of failure reasons (status codes or error codes), bounded. */
   failures: string[];
@@ -74,18 +76,30 @@ export interface RateResult {
  * from the due time, which avoids coordinated omission. `onTick` runs every ~10 ms (for side actions like reloads).
  * @example const r = await openLoop({ url, bodies, rate: 2000, durationSec: 5 });
  */
-export async function openLoop(opts: { url: string; bodies: string[]; rate: number; durationSec: number; connections?: number; maxInFlight?: number }): Promise<RateResult> {
+export async function openLoop(opts: {
+  url: string;
+  bodies: string[];
+  rate: number;
+  durationSec: number;
+  connections?: number;
+  maxInFlight?: number;
+  /** Leading share of the schedule whose latencies are not recorded (connection set-up, JIT warm-up); default 0.1. */
+  warmupShare?: number;
+}): Promise<RateResult> {
   const url = new URL(opts.url);
   const pool = new Pool(url.origin, { connections: opts.connections ?? 64, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const total = Math.max(1, Math.min(Math.round(opts.rate * opts.durationSec), 5_000_000));
   const maxInFlight = opts.maxInFlight ?? 20_000;
   const latencies = new Float64Array(total);
+  const lags = new Float64Array(total);
   const failures: string[] = [];
   let ok = 0;
   let failed = 0;
   let sent = 0;
   let inFlight = 0;
   const intervalMs = 1000 / opts.rate;
+  const warmup = Math.floor(total * (opts.warmupShare ?? 0.1));
+  let recorded = 0;
   const meter = cpuMeter();
   const start = performance.now();
   const fail = (why: string) => {
@@ -94,13 +108,15 @@ export async function openLoop(opts: { url: string; bodies: string[]; rate: numb
   };
   const fire = (seq: number) => {
     const due = start + seq * intervalMs;
+    if (seq >= warmup) lags[seq - warmup] = performance.now() - due;
     inFlight++;
     pool
       .request({ path: url.pathname, method: 'POST', headers: JSON_HEADERS, body: opts.bodies[seq % opts.bodies.length]! })
       .then(async (res) => {
         await res.body.dump();
         if (res.statusCode >= 200 && res.statusCode < 300) {
-          latencies[ok++] = performance.now() - due;
+          ok++;
+          if (seq >= warmup) latencies[recorded++] = performance.now() - due;
         } else fail(`status ${res.statusCode}`);
       })
       .catch((err: NodeJS.ErrnoException) => fail(err.code ?? err.message))
@@ -128,6 +144,17 @@ export async function openLoop(opts: { url: string; bodies: string[]; rate: numb
   const genCpuPct = meter();
   failed += inFlight; // still unanswered at the deadline
   await pool.destroy();
-  const got = latencies.subarray(0, ok).sort();
-  return { scheduled: total, ok, failed, p50Ms: percentile(got, 0.5), p99Ms: percentile(got, 0.99), maxMs: got.length ? got[got.length - 1]! : NaN, genCpuPct, failures };
+  const got = latencies.subarray(0, recorded).sort();
+  const lag = lags.subarray(0, Math.max(0, Math.min(sent, total) - warmup)).sort();
+  return {
+    scheduled: total,
+    ok,
+    failed,
+    p50Ms: percentile(got, 0.5),
+    p99Ms: percentile(got, 0.99),
+    maxMs: got.length ? got[got.length - 1]! : NaN,
+    sendLagP99Ms: percentile(lag, 0.99),
+    genCpuPct,
+    failures,
+  };
 }

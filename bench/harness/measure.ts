@@ -28,5 +28,6 @@ export async function measureIngress(ctx: BenchContext, url: string): Promise<Fi
     p99AtHalfMs: half.p99Ms,
     maxAtHalfMs: half.maxMs,
     genCpuAtHalfPct: half.genCpuPct,
+    sendLagP99AtHalfMs: half.sendLagP99Ms,
   };
 }

@@ -76,6 +76,7 @@ export const reload: Scenario = {
           ok: load.ok,
           failed: load.failed,
           p99Ms: load.p99Ms,
+          sendLagP99Ms: load.sendLagP99Ms,
           genCpuPct: load.genCpuPct,
         },
       };
