@@ -9,6 +9,7 @@ import { errorCodeOf, startIngress, type ConfigPatch, type TestIngress } from '.
 const EVENT = '{"eventName":"emailSend","email":"u@x.com"}';
 // Detected once: IPv6 cases run wherever ::1 can be bound (they assert the detection result otherwise).
 const ipv6 = await canListen('::1');
+type H = Record<string, string>;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 async function post(url: string, headers: Record<string, string>, body = EVENT) {
@@ -38,7 +39,7 @@ describe('auth mode basic', () => {
       for (const authorization of [`Basic ${b64('iterable:pa:ss')}`, b64('iterable:pa:ss'), 'iterable:pa:ss']) {
         assert.equal((await post(t.url, { authorization })).status, 200, authorization);
       }
-      for (const headers of [{}, { authorization: `Basic ${b64('iterable:nope')}` }, { authorization: `Bearer ${b64('iterable:pa:ss')}x` }]) {
+      for (const headers of [{} as H, { authorization: `Basic ${b64('iterable:nope')}` }, { authorization: `Bearer ${b64('iterable:pa:ss')}x` }]) {
         await expect401(t.url, headers, 'Basic realm="hookroute"');
       }
       assert.equal(t.handoff.events.length, 3);
@@ -48,10 +49,10 @@ describe('auth mode basic', () => {
 describe('auth mode token', () => {
   it('accepts Bearer, OAuth2, bare and the custom header; refuses wrong and missing', () =>
     withIngress({ auth: { mode: 'token', token: { value: 'tok-abc', header: 'X-Hook-Token' } } }, async (t) => {
-      for (const headers of [{ authorization: 'Bearer tok-abc' }, { authorization: 'OAuth2 tok-abc' }, { authorization: 'tok-abc' }, { 'x-hook-token': 'tok-abc' }]) {
+      for (const headers of [{ authorization: 'Bearer tok-abc' } as H, { authorization: 'OAuth2 tok-abc' }, { authorization: 'tok-abc' }, { 'x-hook-token': 'tok-abc' }]) {
         assert.equal((await post(t.url, headers)).status, 200, JSON.stringify(headers));
       }
-      for (const headers of [{}, { authorization: 'Bearer tok-abd' }, { 'x-hook-token': 'tok' }, { 'x-other': 'tok-abc' }]) {
+      for (const headers of [{} as H, { authorization: 'Bearer tok-abd' }, { 'x-hook-token': 'tok' }, { 'x-other': 'tok-abc' }]) {
         await expect401(t.url, headers, 'Bearer realm="hookroute"');
       }
     }));
@@ -98,7 +99,7 @@ describe('auth mode oauth2', () => {
       const expired = new TokenIssuer(oauth2, () => Date.now() - 2 * oauth2.tokenTtlMs).issue('iterable').token;
       const valid = new TokenIssuer(oauth2).issue('iterable').token;
       assert.equal((await post(t.url, { authorization: `Bearer ${valid}` })).status, 200, 'same key, fresh: valid');
-      for (const headers of [{}, { authorization: `Bearer ${forged}` }, { authorization: `Bearer ${expired}` }, { authorization: 'Bearer not-a-token' }]) {
+      for (const headers of [{} as H, { authorization: `Bearer ${forged}` }, { authorization: `Bearer ${expired}` }, { authorization: 'Bearer not-a-token' }]) {
         await expect401(t.url, headers, 'Bearer realm="hookroute"');
       }
     }));
