@@ -38,7 +38,7 @@ export interface EngineDeps {
    * Apply a changed spec to a running lane in place (e.g. `lane.update(spec, newSink, payload)`). Without it a changed
    * lane is drained and recreated, and what it abandoned is read back from the journal.
    */
-  updateLane?: (lane: EngineLane, spec: LaneSpec) => void;
+  updateLane?(lane: EngineLane, spec: LaneSpec): void;
   /** How long a lane that was removed or changed by a reload may finish in-flight sends. Default 5000 ms. */
   reloadGraceMs?: number;
 }
@@ -149,7 +149,12 @@ export class DeliveryEngine implements EventHandoff {
   async accept(event: IncomingEvent): Promise<void> {
     if (this.stopping) throw new HandoffRefused('shutting_down', 'hookroute is shutting down', 5);
     if (event.invalid && event.invalid.length > 0) {
-      await this.deps.deadLetters.append(quarantinedRecord(event, this.journal.reserveId()));
+      try {
+        await this.deps.deadLetters.append(quarantinedRecord(event, this.journal.reserveId()));
+      } catch (err) {
+        this.deps.logger.error({ err }, 'delivery: could not store a quarantined event');
+        throw new HandoffRefused('storage_error', 'the dead-letter queue could not store the event', 5);
+      }
       return;
     }
     this.checkQuota();

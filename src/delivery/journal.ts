@@ -77,7 +77,10 @@ export class Journal {
   /** Called after a segment was closed for writing (it may now be deleted once finished). */
   onSealed: (segment: number) => void = () => {};
 
-  private constructor(private readonly opts: JournalOptions) {}
+  private constructor(private readonly opts: JournalOptions) {
+    // Frame offsets are kept as u32: keep every segment well below 4 GiB.
+    this.opts = { ...opts, segmentBytes: Math.min(opts.segmentBytes, MAX_SEGMENT_BYTES) };
+  }
 
   /** Open (or create) the journal, calling `visit` for every intact record, then start a fresh segment for appends. */
   static async open(opts: JournalOptions, visit: (rec: ScannedRecord) => void): Promise<Journal> {
@@ -344,6 +347,8 @@ export class Journal {
     this.readHandles.clear();
   }
 }
+
+const MAX_SEGMENT_BYTES = 1024 ** 3;
 
 /** Size of the SEGMENT_START frame every segment begins with: a segment holding only that is empty. */
 const FRAME_OVERHEAD_OF_HEADER = frame(RecordType.segmentStart, encodeSegmentStart(0)).length;
