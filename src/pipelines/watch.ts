@@ -10,7 +10,7 @@ import { isPipelineFile } from './load.ts';
  * const watcher = watchPipelines('./pipelines', 200, () => void reload());
  * await watcher.close();
  */
-export function watchPipelines(dir: string, debounceMs: number, onChange: () => void): { close(): Promise<void> } {
+export function watchPipelines(dir: string, debounceMs: number, onChange: () => void): { ready: Promise<void>; close(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   const watcher = watch(dir, {
     ignoreInitial: true,
@@ -26,7 +26,10 @@ export function watchPipelines(dir: string, debounceMs: number, onChange: () => 
   });
   // A watcher error (e.g. the folder was removed) must not crash the daemon; the next reload reports the folder problem.
   watcher.on('error', () => {});
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
+    /** Resolves once the initial scan is done: changes from then on are seen. */
+    ready,
     async close() {
       clearTimeout(timer);
       await watcher.close();
