@@ -160,21 +160,23 @@ class UwsIngress implements Ingress {
     headerBytes = 0;
     req.forEach(countHeader);
     if (headerBytes > server.maxHeaderBytes) return this.answerNow(res, start, 'headers_too_large', undefined, true);
+    const length = announcedLength(req.getHeader('content-length'));
+    const limit = isToken ? MAX_TOKEN_REQUEST_BYTES : server.maxBodyBytes;
+    // uWS skips an unread body to keep the connection; one larger than the limit is not worth receiving, so close instead.
+    const closeOnError = !(length <= limit);
     if (!this.ipAllow.allowsAll) {
       const peer = new Uint8Array(res.getRemoteAddress().slice(0));
-      if (!this.ipAllow.allows(peer, this.readForwarded ? req.getHeader('x-forwarded-for') : '')) return this.answerNow(res, start, 'forbidden');
+      if (!this.ipAllow.allows(peer, this.readForwarded ? req.getHeader('x-forwarded-for') : '')) return this.answerNow(res, start, 'forbidden', undefined, closeOnError);
     }
     const authorization = req.getHeader('authorization');
     const contentType = req.getHeader('content-type');
-    const length = announcedLength(req.getHeader('content-length'));
     if (!isToken) {
       const challenge = this.auth.challenge;
       if (challenge !== undefined && !this.auth.check(authorization, this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '')) {
-        return this.answerNow(res, start, 'unauthorized', [['WWW-Authenticate', challenge]]);
+        return this.answerNow(res, start, 'unauthorized', [['WWW-Authenticate', challenge]], closeOnError);
       }
-      if (!isJsonContentType(contentType)) return this.answerNow(res, start, 'unsupported_media_type');
+      if (!isJsonContentType(contentType)) return this.answerNow(res, start, 'unsupported_media_type', undefined, closeOnError);
     }
-    const limit = isToken ? MAX_TOKEN_REQUEST_BYTES : server.maxBodyBytes;
     // Announced too large: answer before reading a byte, and close, since the unread body would follow on this connection.
     if (length > limit) return this.answerNow(res, start, 'payload_too_large', undefined, true);
     if (Number.isNaN(length)) return this.answerNow(res, start, 'invalid_json', undefined, true);

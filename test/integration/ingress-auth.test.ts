@@ -4,7 +4,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
 import { TokenIssuer } from '../../src/ingress/oauth.ts';
-import { errorCodeOf, startIngress, type ConfigPatch, type TestIngress } from './ingress-harness.ts';
+import { errorCodeOf, head, rawRequest, startIngress, type ConfigPatch, type TestIngress } from './ingress-harness.ts';
 
 const EVENT = '{"eventName":"emailSend","email":"u@x.com"}';
 // Detected once: IPv6 cases run wherever ::1 can be bound (they assert the detection result otherwise).
@@ -55,6 +55,24 @@ describe('auth mode token', () => {
       for (const headers of [{} as H, { authorization: 'Bearer tok-abd' }, { 'x-hook-token': 'tok' }, { 'x-other': 'tok-abc' }]) {
         await expect401(t.url, headers, 'Bearer realm="hookroute"');
       }
+    }));
+});
+
+describe('early refusals and the connection', () => {
+  it('a refused request with a small body keeps the connection: the next pipelined request is answered', () =>
+    withIngress({ auth: { mode: 'token', token: { value: 'tok' } } }, async (t) => {
+      const one = (auth: Record<string, string>) => head('/webhook', { 'Content-Type': 'application/json', 'Content-Length': EVENT.length, ...auth }) + EVENT;
+      const res = await rawRequest(t.port, [one({}) + one({ Authorization: 'Bearer tok' })], { waitMs: 300 });
+      assert.equal(res.status, 401);
+      assert.match(res.body, /HTTP\/1\.1 200 OK[\s\S]*\{"ok":true\}$/);
+      assert.equal(t.handoff.events.length, 1);
+    }));
+
+  it('a refused request announcing a body over the limit is answered and the connection closed', () =>
+    withIngress({ auth: { mode: 'token', token: { value: 'tok' } } }, async (t) => {
+      const res = await rawRequest(t.port, [head('/webhook', { 'Content-Type': 'application/json', 'Content-Length': 1_000_000 })]);
+      assert.equal(res.status, 401);
+      assert.equal(res.closed, true);
     }));
 });
 
