@@ -450,6 +450,11 @@ export class DeliveryEngine implements EventHandoff {
     void p.finally(() => this.background.delete(p));
   }
 
+  /** True while accept() can store events: the journal works and is under `storage.maxDiskBytes` (readiness). */
+  writable(): boolean {
+    return this.journal.healthy && this.journal.bytes < this.deps.storage.maxDiskBytes;
+  }
+
   stats(): { pendingEvents: number; journalBytes: number; lanes: Record<string, { owed: number; inMemory: number }> } {
     const lanes: Record<string, { owed: number; inMemory: number }> = {};
     for (const key of new Set([...this.lanes.keys(), ...this.index.owingLanes()])) {

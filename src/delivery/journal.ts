@@ -136,6 +136,11 @@ export class Journal {
     this.opts.metrics.journalBytes.set(this.totalBytes);
   }
 
+  /** False after a write failed: the journal refuses everything from then on. */
+  get healthy(): boolean {
+    return this.failed === undefined;
+  }
+
   /** The id the next event will get. */
   get nextId(): number {
     return this.id;
