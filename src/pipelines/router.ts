@@ -84,6 +84,7 @@ export class Router implements RoutingTable {
 
   /** The pipelines among `candidates` whose `when` holds; a failing `when` is recorded and counts as no match. */
   private async matching(candidates: readonly CompiledPipeline[], event: EventRecord, failures: RouteDecision['failures']): Promise<CompiledPipeline[]> {
+    if (!candidates.some((p) => p.when)) return candidates as CompiledPipeline[];
     const verdicts = await Promise.all(
       candidates.map(async (p) => {
         if (!p.when) return true;

@@ -88,3 +88,12 @@ test('payload: sink transform, else pipeline transform, else the body', async ()
   await assert.rejects(table.payload('p/c', e), /transform produced no value/);
   await assert.rejects(table.payload('p/zzz', e), /no lane "p\/zzz"/);
 });
+
+test('with 200 pipelines, only the candidates named by the eventName run their when', async () => {
+  const table = new Router(1, Array.from({ length: 200 }, (_, i) => pipeline(`p${i}`, { events: [`custom${i}`, 'shared*'], when: '$error("ran")' })));
+  const one = await table.route(event({ eventName: 'custom5' }));
+  assert.deepStrictEqual(one.failures.map((f) => f.pipeline), ['p5']);
+  const none = await table.route(event({ eventName: 'emailOpen' }));
+  assert.deepStrictEqual(none, { lanes: [], failures: [], unmatched: true });
+  assert.equal((await table.route(event({ eventName: 'sharedThing' }))).failures.length, 200, 'a glob shared by all still reaches all');
+});
