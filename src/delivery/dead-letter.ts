@@ -149,6 +149,8 @@ export class DeadLetterStore {
   /** Ids handed out by `take` and not yet committed or released: not handed out twice. */
   private readonly reserved = new Set<string>();
   private commitChain: Promise<void> = Promise.resolve();
+  /** Writes to the active file and its rotation run one at a time. */
+  private fileChain: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -172,7 +174,7 @@ export class DeadLetterStore {
     const line = Buffer.from(`${JSON.stringify(rec)}\n`);
     return new Promise((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
-      this.flushing ??= this.flushLoop();
+      this.flushing ??= this.serial(() => this.flushLoop());
     });
   }
 
@@ -205,9 +207,10 @@ export class DeadLetterStore {
    * take and commit replays them again rather than losing them. `where` narrows further (e.g. skip quarantined).
    */
   async take(filter: DeadLetterFilter = {}, opts: { limit?: number; where?: (rec: DeadLetter) => boolean } = {}): Promise<DeadLetterTake> {
-    await this.flushing;
     // Seal the active file so commit rewrites only files that no append touches.
-    if (this.size > 0) await this.rotate();
+    await this.serial(async () => {
+      if (this.size > 0) await this.rotate();
+    });
     const limit = opts.limit ?? Infinity;
     const records: DeadLetter[] = [];
     const byFile = new Map<number, Set<string>>();
@@ -244,8 +247,15 @@ export class DeadLetterStore {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
+    await this.fileChain;
     await this.commitChain;
     await this.fh.close();
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.fileChain.then(fn);
+    this.fileChain = run.catch(() => {});
+    return run;
   }
 
   private async fileSeqs(): Promise<number[]> {

@@ -141,3 +141,21 @@ test('many concurrent appends all land', () =>
     assert.deepEqual(ids, Array.from({ length: 200 }, (_, i) => i));
     await store.close();
   }));
+
+test('appends racing a take are neither lost nor taken twice', () =>
+  withDir(async (dir) => {
+    const store = await DeadLetterStore.open(dir);
+    for (let i = 0; i < 20; i++) await store.append(rec({ eventId: i }));
+    const racing = Array.from({ length: 50 }, (_, i) => store.append(rec({ eventId: 100 + i })));
+    const taken = await store.take();
+    const more = Array.from({ length: 50 }, (_, i) => store.append(rec({ eventId: 200 + i })));
+    await Promise.all([...racing, ...more]);
+    await taken.commit();
+    const takenIds = new Set(taken.records.map((r) => r.eventId));
+    const left = (await all(store)).map((r) => r.eventId);
+    assert.equal(takenIds.size + left.length, 120);
+    assert.ok(left.every((id) => !takenIds.has(id)));
+    for (let i = 0; i < 20; i++) assert.ok(takenIds.has(i));
+    for (let i = 200; i < 250; i++) assert.ok(left.includes(i));
+    await store.close();
+  }));
