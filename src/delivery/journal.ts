@@ -217,7 +217,6 @@ export class Journal {
     const offset = this.sizes.get(segment) ?? 0;
     this.sizes.set(segment, offset + buf.length);
     this.totalBytes += buf.length;
-    this.opts.metrics.journalBytes.set(this.totalBytes);
     const done = new Promise<void>((resolve, reject) => this.queue.push({ kind: 'frame', buf, sync, resolve, reject }));
     void this.run();
     return { segment, offset, done };
@@ -228,10 +227,14 @@ export class Journal {
     if (this.writing) return;
     this.writing = true;
     try {
+      // Let the rest of this event-loop turn append too, so an idle journal does not fsync a batch of one and
+      // make everything that arrives a microtask later wait for the next fsync.
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.queue.length > 0) {
         const batch = this.opts.fsync === 'always' ? this.takeOneSync() : this.queue.splice(0);
         try {
           await this.writeBatch(batch);
+          this.opts.metrics.journalBytes.set(this.totalBytes);
           for (const item of batch) if (item.kind !== 'roll') item.resolve();
         } catch (err) {
           this.failed = err as Error;
