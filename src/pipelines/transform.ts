@@ -33,8 +33,10 @@ export class ExpressionError extends Error {
 
 const DEFAULT_DEPTH = 500;
 const DEFAULT_SEQUENCE = 1_000_000;
-// A long evaluation gives the event loop a turn every this many steps, so ingress keeps answering while it runs.
-const YIELD_EVERY = 2_000;
+// A long evaluation gives the event loop a turn every few milliseconds (checked every CHECK_EVERY steps),
+// so ingress keeps answering while it runs; short evaluations never pay for it.
+const CHECK_EVERY = 64;
+const YIELD_AFTER_MS = 5;
 const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
 const RESERVED = new Set(['and', 'or', 'in', 'true', 'false', 'null']);
 const PLAIN_PATH = /^\s*[A-Za-z_][A-Za-z0-9_]*(\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*\s*$/;
@@ -88,10 +90,14 @@ export function truthy(value: unknown): boolean {
 }
 
 /** The entry hook runs before every step; `env.base` is the one frame that belongs to this evaluation. */
-function yieldNowAndThen(_expr: unknown, _input: unknown, env: { base: { hookrouteSteps?: number } }): Promise<void> | undefined {
+function yieldNowAndThen(_expr: unknown, _input: unknown, env: { base: { hookrouteSteps?: number; hookrouteSince?: number } }): Promise<void> | undefined {
   const base = env.base;
-  base.hookrouteSteps = (base.hookrouteSteps ?? 0) + 1;
-  if (base.hookrouteSteps % YIELD_EVERY !== 0) return undefined;
+  const steps = (base.hookrouteSteps = (base.hookrouteSteps ?? 0) + 1);
+  if (steps === 1) base.hookrouteSince = performance.now();
+  if (steps % CHECK_EVERY !== 0) return undefined;
+  const now = performance.now();
+  if (now - base.hookrouteSince! < YIELD_AFTER_MS) return undefined;
+  base.hookrouteSince = now;
   return new Promise((resolve) => setImmediate(resolve));
 }
 
