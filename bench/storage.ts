@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     '# Storage: segment journal vs lmdb',
     '',
     `Measured ${new Date().toISOString()} on Node ${process.version}, ${process.platform}/${process.arch}${args.quick ? ' (--quick)' : ''}.`,
-    `Writes: ${events} events of about 1 KB, ${concurrency} in flight, each resolved only once durable (journal \`fsync: batch\`, lmdb's default synced commits).`,
+    `Writes: ${events} events of about 1 KB, ${concurrency} in flight, each resolved only once durable (journal \`fsync: batch\`; lmdb: its commit promise, then \`flushed\`).`,
     `Recovery: ${backlog} events owed to a sink that is down, read back at open (page cache warm).`,
     '',
     table,
