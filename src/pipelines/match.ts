@@ -2,6 +2,7 @@
 
 /** Letters, digits, `_ . : -` and the wildcards `*` (any run) and `?` (one character). */
 const GLOB_CHARS = /^[A-Za-z0-9_.:*?-]{1,128}$/;
+const MAX_CACHED_NAME = 128;
 
 /** Why `pattern` is not a usable event name or glob, or undefined when it is. */
 export function globProblem(pattern: string): string | undefined {
@@ -68,6 +69,8 @@ export class EventMatcher<T> {
     const indexes = new Set<number>([...(this.exact.get(eventName) ?? []), ...this.everything]);
     for (const glob of this.globs) if (!indexes.has(glob.index) && glob.re.test(eventName)) indexes.add(glob.index);
     const result = Object.freeze([...indexes].sort((a, b) => a - b).map((i) => this.values[i]!));
+    // A long name is not a real eventName: answer it, but do not let it take cache memory.
+    if (eventName.length > MAX_CACHED_NAME) return result;
     // Oldest entry out first: a Map iterates in insertion order.
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(eventName, result);

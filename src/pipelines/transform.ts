@@ -49,7 +49,7 @@ const PLAIN_PATH = /^\s*[A-Za-z_][A-Za-z0-9_]*(\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*\
  * await expr.evaluate(event.body); // { to: 'u@x.com', at: '2016-12-02T20:21:04.000Z' }
  */
 export function compileExpression(source: string, limits: EvalLimits): CompiledExpression {
-  const fast = fastPath(source);
+  const fast = fastPath(source, limits);
   if (fast) return { source, evaluate: async (input) => fast(input) };
   let expr: jsonata.Expression;
   try {
@@ -102,7 +102,7 @@ function yieldNowAndThen(_expr: unknown, _input: unknown, env: { base: { hookrou
 }
 
 /** `$` → the input itself; `a.b.c` → a property walk (falls back to JSONata when it meets an array, whose semantics differ). */
-function fastPath(source: string): ((input: unknown) => unknown) | undefined {
+function fastPath(source: string, limits: EvalLimits): ((input: unknown) => unknown) | undefined {
   if (source.trim() === '$') return (input) => input;
   if (!PLAIN_PATH.test(source)) return undefined;
   const steps = source.split('.').map((s) => s.trim());
@@ -116,13 +116,13 @@ function fastPath(source: string): ((input: unknown) => unknown) | undefined {
       value = (value as Record<string, unknown>)[step];
     }
     if (!Array.isArray(value)) return value;
-    slow ??= slowPath(source);
+    slow ??= slowPath(source, limits);
     return slow.evaluate(input);
   };
 }
 
-function slowPath(source: string): CompiledExpression {
-  const expr = jsonata(source);
+function slowPath(source: string, limits: EvalLimits): CompiledExpression {
+  const expr = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth ?? DEFAULT_DEPTH } as jsonata.JsonataOptions);
   return { source, evaluate: async (input) => toPlain(await expr.evaluate(input)) };
 }
 

@@ -35,6 +35,11 @@ test('the cache of seen eventNames stays bounded and answers stay right after ev
   assert.equal(m.cachedNames, 100);
   assert.deepStrictEqual(m.candidates('emailOpen'), ['any-email']);
   assert.deepStrictEqual(m.candidates('attacker0'), []);
+  const before = m.cachedNames;
+  const evicted = m.candidates('emailOpen');
+  assert.deepStrictEqual(m.candidates(`email${'x'.repeat(10_000)}`), ['any-email'], 'long names are still matched');
+  assert.equal(m.cachedNames, before, 'but not cached');
+  assert.equal(m.candidates('emailOpen'), evicted, 'and evict nothing');
 });
 
 test('a match lists only the entries that name the event, not all of them', () => {
