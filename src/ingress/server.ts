@@ -103,6 +103,8 @@ class UwsIngress implements Ingress {
     const { server, auth } = deps.config;
     this.issuer = auth.mode === 'oauth2' && auth.oauth2 ? new TokenIssuer(auth.oauth2) : undefined;
     this.auth = createAuthenticator(auth, this.issuer);
+    // The JS fallback cannot tell the peer address; starting would silently let every source in.
+    if (!NATIVE && auth.allowIps.length > 0) throw new Error('auth.allowIps needs the native uWebSockets.js binary, which does not load on this platform/Node version');
     this.ipAllow = new IpAllow(auth.allowIps, server.trustProxy);
     this.readForwarded = server.trustProxy.length > 0;
     this.app = uWS.App();
@@ -157,9 +159,12 @@ class UwsIngress implements Ingress {
     const { server } = this.deps.config;
     if (!this.accepting) return this.answerNow(res, start, 'shutting_down', RETRY_SHUTDOWN);
     if (this.inFlight >= server.maxConnections) return this.answerNow(res, start, 'overloaded', RETRY_SOON);
-    headerBytes = 0;
-    req.forEach(countHeader);
-    if (headerBytes > server.maxHeaderBytes) return this.answerNow(res, start, 'headers_too_large', undefined, true);
+    if (NATIVE) {
+      // The JS fallback runs on node:http, which enforces its own header limit (and has no forEach).
+      headerBytes = 0;
+      req.forEach(countHeader);
+      if (headerBytes > server.maxHeaderBytes) return this.answerNow(res, start, 'headers_too_large', undefined, true);
+    }
     const length = announcedLength(req.getHeader('content-length'));
     const limit = isToken ? MAX_TOKEN_REQUEST_BYTES : server.maxBodyBytes;
     // uWS skips an unread body to keep the connection; one larger than the limit is not worth receiving, so close instead.
