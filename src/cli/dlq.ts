@@ -1,6 +1,7 @@
 // `hookroute dlq list|replay`: through the running daemon's admin API, or straight on the storage folder when it is stopped.
 import { access } from 'node:fs/promises';
 import { Agent, request } from 'undici';
+import { readAdminEndpoint } from '../admin/endpoint-file.ts';
 import { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
@@ -49,12 +50,12 @@ function refused(err: unknown): boolean {
   return codes.includes('ECONNREFUSED');
 }
 
-async function callAdmin(config: Config, method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<DaemonAnswer> {
-  const headers: Record<string, string> = config.admin.token ? { authorization: `Bearer ${config.admin.token}` } : {};
+async function callAdmin(admin: Config['admin'], method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<DaemonAnswer> {
+  const headers: Record<string, string> = admin.token ? { authorization: `Bearer ${admin.token}` } : {};
   // A private agent, closed after the call, so no keep-alive socket holds the command open after it is done.
   const dispatcher = new Agent({ connections: 1 });
   try {
-    const res = await request(`${adminBase(config.admin)}${path}`, { method, headers, dispatcher, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(`${adminBase(admin)}${path}`, { method, headers, dispatcher, signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.body.text();
     let body: unknown = text;
     try {
@@ -65,7 +66,7 @@ async function callAdmin(config: Config, method: 'GET' | 'POST', path: string, t
     return { running: true, status: res.statusCode, body };
   } catch (err) {
     if (refused(err)) return { running: false };
-    return { error: `the admin API at ${adminBase(config.admin)} did not answer (${(err as Error).message})` };
+    return { error: `the admin API at ${adminBase(admin)} did not answer (${(err as Error).message})` };
   } finally {
     await dispatcher.close().catch(() => {});
   }
@@ -73,16 +74,19 @@ async function callAdmin(config: Config, method: 'GET' | 'POST', path: string, t
 
 /** Ask the running daemon, if there is one. Offline use is refused while another process holds the storage folder. */
 async function askDaemon(config: Config, action: 'list' | 'replay', filter: { pipeline?: string; sink?: string }): Promise<DaemonAnswer> {
-  if (config.admin.enabled) {
-    const probe = await callAdmin(config, 'GET', `/dlq${query(filter)}`, PROBE_TIMEOUT_MS);
+  const pid = await lockHolder(config.storage.dir);
+  // The daemon records where its admin API really listens (`admin.port: 0` picks a free port).
+  const recorded = pid === undefined ? undefined : await readAdminEndpoint(config.storage.dir);
+  const admin = recorded && recorded.pid === pid ? { ...config.admin, host: recorded.host, port: recorded.port } : config.admin;
+  if (recorded?.pid === pid || (config.admin.enabled && config.admin.port !== 0)) {
+    const probe = await callAdmin(admin, 'GET', `/dlq${query(filter)}`, PROBE_TIMEOUT_MS);
     if (!('running' in probe) || probe.running) {
       if (action === 'list' || !('running' in probe) || probe.status !== 200) return probe;
-      return callAdmin(config, 'POST', `/dlq/replay${query(filter)}`, REPLAY_TIMEOUT_MS);
+      return callAdmin(admin, 'POST', `/dlq/replay${query(filter)}`, REPLAY_TIMEOUT_MS);
     }
   }
-  const pid = await lockHolder(config.storage.dir);
   if (pid !== undefined) {
-    return { error: `hookroute (pid ${pid}) is using ${config.storage.dir} but its admin API is not reachable at ${adminBase(config.admin)}; enable admin or stop it` };
+    return { error: `hookroute (pid ${pid}) is using ${config.storage.dir} but its admin API is not reachable at ${adminBase(admin)}; enable admin or stop it` };
   }
   return { running: false };
 }
