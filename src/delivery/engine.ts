@@ -9,22 +9,10 @@ import type { DeadLetter, DeadLetterStore } from './dead-letter.ts';
 import { matchErrorRecord, quarantinedRecord, removedLaneRecord, splitLaneKey } from './dead-letter-records.ts';
 import { Journal } from './journal.ts';
 import type { EventFields } from './journal-format.ts';
+import { LaneFeed, READ_BATCH, type EngineLane, type FeedSource } from './lane-feed.ts';
 import { OwedIndex } from './owed-index.ts';
 
 export type SettleResult = 'delivered' | 'dead_lettered';
-
-/** What the engine needs from a lane (`Lane` in `lane.ts` provides it). */
-export interface EngineLane {
-  /** Events held in memory (queued or in flight). */
-  readonly size: number;
-  readonly hasRoom: boolean;
-  push(event: EventRecord): void;
-  /** Called when the lane has drained to half its capacity after being fuller. */
-  onRoom(cb: () => void): void;
-  /** Keep sending for at most `graceMs`, then abandon what is left without settling it. */
-  drain(graceMs: number): Promise<void>;
-  close(): void | Promise<void>;
-}
 
 export interface EngineDeps {
   storage: Config['storage'];
@@ -43,28 +31,12 @@ export interface EngineDeps {
   reloadGraceMs?: number;
 }
 
-interface LaneState {
-  key: string;
-  spec: LaneSpec;
-  lane: EngineLane;
-  /** Not taking events in memory: its backlog is read from the journal from `cursor` on. */
-  spilled: boolean;
-  cursor: number;
-  refilling: boolean;
-  /** A refill was asked for while one was running: run again when it ends. */
-  again: boolean;
-  /** Being replaced or removed: nothing more goes into `lane`. */
-  closed: boolean;
-}
-
 interface Routable {
   rec: EventRecord;
   pinned?: string | undefined;
   durable?: Promise<void>;
 }
 
-/** Events read back from disk per batch when a spilled lane makes room. */
-const READ_BATCH = 256;
 /** Events routed at once. */
 const ROUTE_BATCH = 1024;
 
@@ -77,7 +49,7 @@ const ROUTE_BATCH = 1024;
  * await engine.shutdown(config.shutdown.graceMs);
  */
 export class DeliveryEngine implements EventHandoff {
-  private readonly lanes = new Map<string, LaneState>();
+  private readonly lanes = new Map<string, LaneFeed>();
   private readonly routeQueue: Routable[] = [];
   private readonly pendingDone = new Map<string, number[]>();
   private readonly retiring = new Map<string, Promise<void>>();
@@ -91,6 +63,7 @@ export class DeliveryEngine implements EventHandoff {
   private doneScheduled = false;
   /** Highest id whose routing has been applied to the index: refills never read past it. */
   private appliedHead = 0;
+  private readonly source: FeedSource;
 
   private constructor(
     private readonly deps: EngineDeps,
@@ -98,6 +71,13 @@ export class DeliveryEngine implements EventHandoff {
     private readonly index: OwedIndex,
   ) {
     journal.onSealed = () => this.deleteFinished();
+    this.source = {
+      index,
+      head: () => this.appliedHead,
+      active: () => this.resumed && !this.stopping,
+      read: async (id) => (await this.readRecord(id))?.rec,
+      giveUp: (key, id) => this.settle(key, id),
+    };
   }
 
   /** Open (and recover) the journal under `<storage.dir>/journal`. Nothing is delivered until `start()`. */
@@ -132,8 +112,10 @@ export class DeliveryEngine implements EventHandoff {
     for (let from = 0; !this.stopping; ) {
       const ids = this.index.unroutedIds(from, READ_BATCH);
       if (ids.length === 0) break;
-      const items = (await Promise.all(ids.map((id) => this.readRecord(id)))).filter((x): x is Routable => x !== undefined);
-      await this.routeBatch(items, false);
+      const read = await Promise.all(ids.map((id) => this.readRecord(id)));
+      // An unreadable event (logged by readRecord) owes nothing: it must not hold its segment forever.
+      ids.forEach((id, i) => read[i] === undefined && this.index.setRouted(id, []));
+      await this.routeBatch(read.filter((x): x is Routable => x !== undefined), false);
       from = ids.at(-1)! + 1;
     }
     this.appliedHead = Math.max(this.appliedHead, recoveredHead);
@@ -141,7 +123,7 @@ export class DeliveryEngine implements EventHandoff {
     for (const spec of this.deps.table().lanes.values()) this.addLane(spec, true);
     for (const key of this.index.owingLanes()) if (!this.lanes.has(key)) this.retire(key);
     this.resumed = true;
-    for (const st of this.lanes.values()) void this.refill(st);
+    for (const feed of this.lanes.values()) void feed.refill();
     this.pumpRoutes();
   }
 
@@ -248,69 +230,29 @@ export class DeliveryEngine implements EventHandoff {
   }
 
   private offer(key: string, rec: EventRecord): void {
-    const st = this.lanes.get(key);
+    const feed = this.lanes.get(key);
     // No lane yet but the table has it: tableChanged() is about to add it, and it reads its backlog from disk.
-    if (!st) return this.deps.table().lanes.has(key) ? undefined : this.retire(key);
-    if (st.spilled || st.closed) return; // its bit is set: the refill reads it from disk in order
-    if (st.lane.hasRoom) st.lane.push(rec);
-    else {
-      st.spilled = true;
-      st.cursor = rec.id;
-    }
+    if (!feed) return this.deps.table().lanes.has(key) ? undefined : this.retire(key);
+    feed.offer(rec);
   }
 
-  private addLane(spec: LaneSpec, spilled: boolean): LaneState {
-    const st: LaneState = { key: spec.key, spec, lane: undefined as unknown as EngineLane, spilled, cursor: this.index.firstId ?? 0, refilling: false, again: false, closed: false };
-    this.attach(st, spec);
-    this.lanes.set(spec.key, st);
-    return st;
+  private addLane(spec: LaneSpec, spilled: boolean): LaneFeed {
+    const feed = new LaneFeed(spec, this.newLane(spec), this.source, { spilled, cursor: this.index.firstId ?? 0 });
+    this.watchRoom(feed);
+    this.lanes.set(spec.key, feed);
+    return feed;
   }
 
-  private attach(st: LaneState, spec: LaneSpec): void {
-    const lane = this.deps.createLane(spec, (e, r) => this.settle(st.key, e, r));
+  private newLane(spec: LaneSpec): EngineLane {
+    return this.deps.createLane(spec, (e) => this.settle(spec.key, e.id));
+  }
+
+  /** A lane that made room pulls its backlog from disk (a replaced lane's late calls are ignored). */
+  private watchRoom(feed: LaneFeed): void {
+    const lane = feed.lane;
     lane.onRoom(() => {
-      if (st.lane === lane) void this.refill(st);
+      if (feed.lane === lane) void feed.refill();
     });
-    st.lane = lane;
-    st.spec = spec;
-  }
-
-  /** Feed a spilled lane from the journal until it is full again or has caught up with the head (then it takes events live). */
-  private async refill(st: LaneState): Promise<void> {
-    if (st.refilling) {
-      st.again = true;
-      return;
-    }
-    if (!st.spilled || st.closed || this.stopping || !this.resumed) return;
-    st.refilling = true;
-    try {
-      while (st.spilled && !st.closed && !this.stopping) {
-        const room = Math.min(READ_BATCH, st.spec.queue.capacity - st.lane.size);
-        if (room <= 0 || !st.lane.hasRoom) break;
-        const ids = this.index.owedIds(st.key, st.cursor, this.appliedHead, room);
-        if (ids.length === 0) {
-          // Caught up, in the same tick as the check: every later event is offered live.
-          st.cursor = this.appliedHead + 1;
-          st.spilled = false;
-          break;
-        }
-        const lane = st.lane;
-        const recs = await Promise.all(ids.map((id) => this.readRecord(id)));
-        if (st.closed || st.lane !== lane || this.stopping) break;
-        for (let i = 0; i < ids.length; i++) {
-          const r = recs[i];
-          if (r && this.index.isOwed(ids[i]!, st.key)) lane.push(r.rec);
-          else if (!r) this.settle(st.key, { id: ids[i]! } as EventRecord, 'dead_lettered');
-        }
-        st.cursor = ids.at(-1)! + 1;
-      }
-    } finally {
-      st.refilling = false;
-      if (st.again) {
-        st.again = false;
-        void this.refill(st);
-      }
-    }
   }
 
   /** An event read back from the journal; undefined (logged) when it cannot be read. */
@@ -328,11 +270,11 @@ export class DeliveryEngine implements EventHandoff {
   }
 
   /** A lane finished one delivery (delivered, or durably dead-lettered). */
-  private settle(key: string, e: EventRecord, _result: SettleResult): void {
-    if (!this.index.finish(e.id, key)) return; // already finished (a duplicate after a lane was replaced)
+  private settle(key: string, id: number): void {
+    if (!this.index.finish(id, key)) return; // already finished (a duplicate after a lane was replaced)
     let ids = this.pendingDone.get(key);
     if (!ids) this.pendingDone.set(key, (ids = []));
-    ids.push(e.id);
+    ids.push(id);
     if (!this.doneScheduled) {
       this.doneScheduled = true;
       setImmediate(() => this.flushDone());
@@ -384,7 +326,7 @@ export class DeliveryEngine implements EventHandoff {
     const table = this.deps.table();
     for (const spec of table.lanes.values()) {
       const st = this.lanes.get(spec.key);
-      if (!st) void this.refill(this.addLane(spec, this.index.owedBy(spec.key) > 0));
+      if (!st) void this.addLane(spec, this.index.owedBy(spec.key) > 0).refill();
       else if (st.spec.fingerprint !== spec.fingerprint) {
         if (this.deps.updateLane && !st.closed) {
           this.deps.updateLane(st.lane, spec);
@@ -400,16 +342,18 @@ export class DeliveryEngine implements EventHandoff {
     }
   }
 
-  private async replace(st: LaneState, spec: LaneSpec): Promise<void> {
+  private async replace(st: LaneFeed, spec: LaneSpec): Promise<void> {
     st.closed = true;
     st.spilled = true;
     await this.closeLane(st.lane, this.deps.reloadGraceMs ?? 5000);
     if (this.stopping || this.lanes.get(st.key) !== st) return;
-    this.attach(st, spec);
+    st.lane = this.newLane(spec);
+    st.spec = spec;
+    this.watchRoom(st);
     // What the old lane abandoned is still owed: read it back from the oldest event on.
     st.closed = false;
     st.cursor = this.index.firstId ?? 0;
-    await this.refill(st);
+    await st.refill();
   }
 
   private async closeLane(lane: EngineLane, graceMs: number): Promise<void> {
@@ -433,7 +377,7 @@ export class DeliveryEngine implements EventHandoff {
         await Promise.all(
           recs.map(async (r, i) => {
             if (r) await this.deps.deadLetters.append(removedLaneRecord(r.rec, key, this.deps.table()));
-            this.settle(key, { id: ids[i]! } as EventRecord, 'dead_lettered');
+            this.settle(key, ids[i]!);
           }),
         );
         from = ids.at(-1)! + 1;
