@@ -192,6 +192,33 @@ test('daemon running: list and replay go through the admin API with filters and 
   }
 });
 
+test('admin.port 0: the daemon is found through <storage.dir>/admin.json; unreachable while it holds the lock is an error', async () => {
+  const admin = await listen((req, _body, res) => void res.end(req.method === 'POST' ? '{"replayed":0}' : '[]'));
+  const root = await project(await closedPort(), 0);
+  const config = join(root, 'config.yaml');
+  const data = join(root, 'data');
+  try {
+    await mkdir(data, { recursive: true });
+    // this test process plays the running daemon: it "holds" the storage lock
+    await writeFile(join(data, 'hookroute.lock'), `${process.pid}\n`);
+    const err = capture();
+    assert.equal(await runDlq('list', { config }, capture(), err), 1);
+    assert.match(err.text, new RegExp(`pid ${process.pid}.*not reachable`));
+
+    await writeFile(join(data, 'admin.json'), JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: admin.port }));
+    const out = capture();
+    assert.equal(await runDlq('list', { config }, out, err), 0, err.text);
+    assert.equal(out.text, 'no dead letters\n');
+
+    const replay = capture();
+    assert.equal(await runDlq('replay', { config }, replay, err), 0, err.text);
+    assert.match(replay.text, /replayed 0 dead letter\(s\) into the running daemon/);
+  } finally {
+    await admin.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('a bad config file is reported with exit 1', async () => {
   const root = await mkdtemp(join(tmpdir(), 'hookroute-dlq-cli-'));
   try {
