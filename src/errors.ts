@@ -11,6 +11,7 @@ export interface ErrorSpec {
  * a test proves that every code the server code uses is listed and that each row is well formed.
  */
 export const ERRORS = {
+  invalid_content_length: { status: 400, message: 'Content-Length is malformed.' },
   invalid_json: { status: 400, message: 'Request body is not valid JSON.' },
   invalid_utf8: { status: 400, message: 'Request body is not valid UTF-8.' },
   json_too_deep: { status: 400, message: 'Request body nests deeper than the allowed limit.' },

@@ -90,6 +90,7 @@ class UwsIngress implements Ingress {
   readonly native = NATIVE;
   private readonly app: TemplatedApp;
   private readonly auth: Authenticator;
+  private readonly challengeHeaders: Headers;
   private readonly issuer: TokenIssuer | undefined;
   private readonly ipAllow: IpAllow;
   private readonly readForwarded: boolean;
@@ -103,6 +104,7 @@ class UwsIngress implements Ingress {
     const { server, auth } = deps.config;
     this.issuer = auth.mode === 'oauth2' && auth.oauth2 ? new TokenIssuer(auth.oauth2) : undefined;
     this.auth = createAuthenticator(auth, this.issuer);
+    this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];
     // The JS fallback cannot tell the peer address; starting would silently let every source in.
     if (!NATIVE && auth.allowIps.length > 0) throw new Error('auth.allowIps needs the native uWebSockets.js binary, which does not load on this platform/Node version');
     this.ipAllow = new IpAllow(auth.allowIps, server.trustProxy);
@@ -178,13 +180,13 @@ class UwsIngress implements Ingress {
     if (!isToken) {
       const challenge = this.auth.challenge;
       if (challenge !== undefined && !this.auth.check(authorization, this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '')) {
-        return this.answerNow(res, start, 'unauthorized', [['WWW-Authenticate', challenge]], closeOnError);
+        return this.answerNow(res, start, 'unauthorized', this.challengeHeaders, closeOnError);
       }
       if (!isJsonContentType(contentType)) return this.answerNow(res, start, 'unsupported_media_type', undefined, closeOnError);
     }
     // Announced too large: answer before reading a byte, and close, since the unread body would follow on this connection.
     if (length > limit) return this.answerNow(res, start, 'payload_too_large', undefined, true);
-    if (Number.isNaN(length)) return this.answerNow(res, start, 'invalid_json', undefined, true);
+    if (Number.isNaN(length)) return this.answerNow(res, start, 'invalid_content_length', undefined, true);
     const ex = new Exchange(this, res, start, new BodyBuffer(limit, length), isToken, isToken ? authorization : '', isToken ? contentType : '');
     this.inFlight++;
     res.onAborted(ex.onAborted);
@@ -209,16 +211,29 @@ class UwsIngress implements Ingress {
       ex.pending = true;
       const eventName = parsed.eventName;
       const quarantined = issues.length > 0;
-      Promise.resolve()
-        .then(() => handoff.accept(event))
+      let stored: Promise<void>;
+      try {
+        stored = handoff.accept(event);
+      } catch (err) {
+        stored = Promise.reject(err);
+      }
+      stored
         .then(
           () => this.accepted(ex, eventName, quarantined),
           (err: unknown) => this.refused(ex, err),
-        );
+        )
+        .catch((err: unknown) => this.failed(ex, err));
     } catch (err) {
-      this.deps.logger.error({ err }, 'ingress failed to process a request');
-      this.answerError(ex, 'internal_error');
+      this.failed(ex, err);
     }
+  }
+
+  /** Last resort for a bug on the request path: answer 500 if still possible, and never leave the request counted in flight. */
+  private failed(ex: Exchange, err: unknown): void {
+    this.deps.logger.error({ err }, 'ingress failed to process a request');
+    ex.pending = false;
+    this.answerError(ex, 'internal_error');
+    this.release(ex);
   }
 
   completeToken(ex: Exchange): void {
@@ -227,18 +242,18 @@ class UwsIngress implements Ingress {
       const headers: Headers = out.challenge ? [...TOKEN_HEADER_LIST, ['WWW-Authenticate', out.challenge]] : TOKEN_HEADER_LIST;
       this.write(ex, out.status, out.body, headers, false);
     } catch (err) {
-      this.deps.logger.error({ err }, 'token endpoint failed');
-      this.answerError(ex, 'internal_error');
+      this.failed(ex, err);
     }
   }
 
   private accepted(ex: Exchange, eventName: string, quarantined: boolean): void {
     ex.pending = false;
+    // The event is durable: answer first, so that a failure in the bookkeeping below cannot turn it into a 500 (and a duplicate).
+    this.write(ex, 200, OK_BODY, undefined, false);
+    this.release(ex);
     const label = this.deps.eventLabel(eventName);
     this.deps.metrics.eventsAccepted.inc({ event: label });
     if (quarantined) this.deps.metrics.eventsQuarantined.inc({ event: label });
-    this.write(ex, 200, OK_BODY, undefined, false);
-    this.release(ex);
   }
 
   private refused(ex: Exchange, err: unknown): void {

@@ -45,6 +45,8 @@ export interface TestIngress {
   metrics: Metrics;
   /** Issues the fake validator returns (for every body). */
   issues: ValidationIssue[];
+  /** Replace to make the validator or the label function misbehave. */
+  hooks: { validate?: () => ValidationIssue[]; eventLabel?: (name: string) => string };
   close(): void;
 }
 
@@ -54,12 +56,13 @@ export async function startIngress(patch: ConfigPatch = {}): Promise<TestIngress
   const handoff = new RecordingHandoff();
   const metrics = new Metrics({ processMetrics: false });
   const state = { issues: [] as ValidationIssue[] };
+  const hooks: TestIngress['hooks'] = {};
   const ingress = createIngress({
     config,
-    validate: () => state.issues,
+    validate: () => (hooks.validate ? hooks.validate() : state.issues),
     handoff,
     metrics,
-    eventLabel: (name) => (name.length < 40 ? name : 'other'),
+    eventLabel: (name) => (hooks.eventLabel ? hooks.eventLabel(name) : name.length < 40 ? name : 'other'),
     logger: silentLogger,
   });
   const { port } = await ingress.listen();
@@ -70,6 +73,7 @@ export async function startIngress(patch: ConfigPatch = {}): Promise<TestIngress
     url: `http://${host}:${port}${config.server.path}`,
     handoff,
     metrics,
+    hooks,
     get issues() {
       return state.issues;
     },

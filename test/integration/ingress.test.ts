@@ -147,6 +147,38 @@ describe('ingress contract', () => {
   });
 });
 
+describe('ingress bugs downstream', () => {
+  it('500 when validate() throws, 200 when only the metric label throws after storing; no unhandled rejection, serving goes on', async () => {
+    const t = await startIngress();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      t.hooks.validate = () => {
+        throw new Error('validator bug');
+      };
+      const v = await post(t.url, '{"eventName":"x"}');
+      assert.equal(v.status, 500);
+      assert.equal(errorCodeOf(v.text), 'internal_error');
+      delete t.hooks.validate;
+      t.hooks.eventLabel = () => {
+        throw new Error('label bug');
+      };
+      // The event was stored before the label broke: it is answered 200 (a 500 would only make the sender duplicate it).
+      const l = await post(t.url, '{"eventName":"x"}');
+      assert.equal(l.status, 200);
+      delete t.hooks.eventLabel;
+      await t.ingress.idle(1000);
+      assert.equal((await post(t.url, '{"eventName":"x"}')).status, 200);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      t.close();
+    }
+  });
+});
+
 describe('ingress reject mode', () => {
   it('422 lists the issues, bounded, and nothing is handed off', async () => {
     const t = await startIngress({ validation: { onInvalid: 'reject' } });
