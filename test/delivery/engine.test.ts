@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Metrics } from '../../src/admin/metrics.ts';
 import type { DeadLetter } from '../../src/delivery/dead-letter.ts';
@@ -331,5 +334,35 @@ describe('DeliveryEngine', () => {
     const h2 = await harness(table([spec('p/a')]));
     h2.engine.start();
     await until(() => h2.lanes.get('p/a')!.received.length === 1, 'resumed');
+  });
+
+  it('loses nothing acknowledged when the process is killed at a random moment (SIGKILL)', async () => {
+    const killAfter = 300 + Math.floor(Math.random() * 1200);
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/engine-crash-child.ts', import.meta.url)), dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const acked = new Set<number>();
+    const delivered = new Set<number>();
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const [kind, n] = line.split(' ');
+      if (kind === 'a') acked.add(Number(n));
+      else if (kind === 'd') delivered.add(Number(n));
+      if (acked.size >= killAfter && !child.killed) child.kill('SIGKILL');
+    }
+    await exited;
+    assert.ok(acked.size >= killAfter, `the child acknowledged ${acked.size} events before it died`);
+
+    const h = await harness(table([spec('p/a', 1_000_000)]));
+    h.engine.start();
+    await until(() => {
+      const s = h.engine.stats().lanes['p/a'];
+      return s !== undefined && s.inMemory === s.owed && h.lanes.get('p/a')!.received.length === s.owed;
+    }, 'every owed delivery resumed');
+    const resumed = h.lanes.get('p/a')!.held.map((e) => e.body.n as number);
+    const reached = new Set([...delivered, ...resumed]);
+    const lost = [...acked].filter((n) => !reached.has(n));
+    assert.deepEqual(lost, [], `killed after ${acked.size} acks: every acknowledged event is delivered or still owed`);
+    assert.equal(new Set(resumed).size, resumed.length, 'each owed event is resumed once');
   });
 });
