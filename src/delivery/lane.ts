@@ -209,17 +209,21 @@ export class Lane {
     this.queue.clear();
     this.held -= dropped;
     this.gauge();
+    const idle = async () => {
+      // An attempt that ends may start a dead-letter write: wait until nothing new appears.
+      while (this.busy.size > 0) await Promise.all([...this.busy]);
+      return true;
+    };
     const settled = (ms: number) => {
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([
-        Promise.all([...this.busy]).then(() => true),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-      ]).finally(() => clearTimeout(timer));
+      return Promise.race([idle(), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(timer));
     };
-    if (this.busy.size > 0 && !(await settled(graceMs))) {
+    if (!(await settled(graceMs))) {
       this.shutdown.abort(new Error('delivery abandoned at shutdown'));
       await settled(1000); // attempts race the abort, so they end at once; a payload evaluation is time-boxed
     }
+    // Whatever is still running is abandoned: it must not settle (or retry a DLQ write) after drain resolved.
+    if (!this.shutdown.signal.aborted) this.shutdown.abort(new Error('lane drained'));
   }
 
   private enqueue(d: Delivery, priority = 0): void {

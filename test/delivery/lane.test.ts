@@ -377,3 +377,22 @@ test('update: queued deliveries go to the new sink; the old one closes after its
   await lane.close();
   assert.equal(next.closed(), 1);
 });
+
+test('drain waits, within the grace period, for a dead-letter write that an ending attempt starts', async () => {
+  const s = scripted(async () => {
+    await sleep(10);
+    return { ok: false, retryable: false, error: 'HTTP 422', status: 422 };
+  });
+  const { lane, dlq, settled } = setup({}, s.sink);
+  const append = dlq.append.bind(dlq);
+  dlq.append = async (rec) => {
+    await sleep(20);
+    return append(rec);
+  };
+  lane.push(event(1));
+  while (s.calls.length < 1) await sleep(1);
+  await lane.drain(5000);
+  assert.deepEqual(settled.map((x) => x.result), ['dead_lettered']);
+  assert.equal(dlq.records.length, 1);
+  await lane.close();
+});
