@@ -196,6 +196,25 @@ describe('DeliveryEngine', () => {
     await until(() => slow().received.at(-1) === 301, 'live again');
   });
 
+  it('shrinks storage back as a long backlog drains, and owes nothing after a restart', async () => {
+    const h = await harness(table([spec('p/a', 16)]), { segmentBytes: 4 * 1024 });
+    h.engine.start();
+    await Promise.all(range(1, 400).map((n) => h.engine.accept(event(n))));
+    const full = h.engine.stats().journalBytes;
+    assert.ok(full > 20 * 1024, `backlog on disk: ${full} bytes`);
+    const lane = () => h.lanes.get('p/a')!;
+    await until(() => (lane().deliver(4), h.engine.stats().pendingEvents === 0), 'drained');
+    assert.deepEqual(lane().received, range(1, 400));
+    await until(() => h.engine.stats().journalBytes < 8 * 1024, 'finished segments deleted');
+    await h.engine.shutdown(0);
+    const h2 = await harness(table([spec('p/a', 16)]), { segmentBytes: 4 * 1024 });
+    assert.equal(h2.engine.stats().pendingEvents, 0);
+    h2.engine.start();
+    await h2.engine.accept(event(401));
+    await until(() => h2.lanes.get('p/a')!.received.length === 1, 'new event delivered');
+    assert.ok(h2.lanes.get('p/a')!.held[0]!.id > 400, 'ids continue after the restart');
+  });
+
   it('resumes exactly the unfinished deliveries after a restart, before new traffic', async () => {
     const specs = [spec('p/a', 100)];
     const h = await harness(table(specs));
@@ -289,9 +308,11 @@ describe('DeliveryEngine', () => {
     }
     assert.ok(refused instanceof HandoffRefused && refused.reason === 'storage_full' && refused.retryAfterSeconds > 0, String(refused));
     assert.ok(accepted > 10);
+    assert.equal(h.engine.writable(), false, 'readiness sees the full journal');
     await until(() => h.lanes.get('p/a')!.received.length === accepted, 'pushed');
     h.lanes.get('p/a')!.deliver();
     await until(() => h.engine.stats().journalBytes < 2 * 1024, 'finished segments deleted');
+    assert.equal(h.engine.writable(), true);
     await h.engine.accept(event(1000));
     await until(() => h.lanes.get('p/a')!.received.at(-1) === accepted + 1, 'the new event is delivered');
   });
