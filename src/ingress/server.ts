@@ -102,6 +102,9 @@ class UwsIngress implements Ingress {
 
   constructor(private readonly deps: IngressDeps) {
     const { server, auth } = deps.config;
+    // uWS reads `:name` and `*` in a route as patterns: the webhook path must be literal.
+    if (/[:*?#\s]/.test(server.path)) throw new Error(`server.path "${server.path}" must be a plain path (no ':', '*', '?', '#' or spaces)`);
+    if (auth.mode === 'oauth2' && server.path === TOKEN_PATH) throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
     this.issuer = auth.mode === 'oauth2' && auth.oauth2 ? new TokenIssuer(auth.oauth2) : undefined;
     this.auth = createAuthenticator(auth, this.issuer);
     this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];

@@ -179,6 +179,24 @@ describe('ingress bugs downstream', () => {
   });
 });
 
+describe('ingress setup', () => {
+  it('refuses a webhook path that uWS would read as a pattern, or one that hides the token endpoint', async () => {
+    for (const path of ['/hooks/:id', '/hooks/*', '/a b']) await assert.rejects(startIngress({ server: { path } }), /plain path/, path);
+    const oauth2 = { clients: [{ id: 'a', secret: 'b' }], tokenTtlMs: 1000 };
+    await assert.rejects(startIngress({ server: { path: '/oauth/token' }, auth: { mode: 'oauth2', oauth2 } }), /token endpoint/);
+  });
+
+  it('serves a custom server.path and only that', async () => {
+    const t = await startIngress({ server: { path: '/iterable/events' } });
+    try {
+      assert.equal((await post(t.url, '{"eventName":"x"}')).status, 200);
+      assert.equal((await post(`http://127.0.0.1:${t.port}/webhook`, '{"eventName":"x"}')).status, 404);
+    } finally {
+      t.close();
+    }
+  });
+});
+
 describe('ingress reject mode', () => {
   it('422 lists the issues, bounded, and nothing is handed off', async () => {
     const t = await startIngress({ validation: { onInvalid: 'reject' } });
