@@ -37,6 +37,9 @@ interface Routable {
   durable?: Promise<void>;
 }
 
+/** Pinned-lane suffix of a replayed event that goes through one whole pipeline (a match error): `<pipeline>/*`. */
+const PIPELINE_WILDCARD = '/*';
+
 /** Events routed at once. */
 const ROUTE_BATCH = 1024;
 
@@ -52,7 +55,8 @@ export class DeliveryEngine implements EventHandoff {
   private readonly lanes = new Map<string, LaneFeed>();
   private readonly routeQueue: Routable[] = [];
   private readonly pendingDone = new Map<string, number[]>();
-  private readonly retiring = new Map<string, Promise<void>>();
+  private readonly retiring = new Set<string>();
+  private readonly retireAgain = new Set<string>();
   private readonly background = new Set<Promise<unknown>>();
   private started = false;
   private resumed = false;
@@ -149,13 +153,16 @@ export class DeliveryEngine implements EventHandoff {
     this.pumpRoutes();
   }
 
-  /** Re-journal dead letters: each is owed to exactly its (pipeline, sink) lane; quarantined ones (no sink) are routed normally. */
+  /**
+   * Re-journal dead letters, durably: each is owed to exactly its (pipeline, sink) lane; a match error goes through its
+   * pipeline again; quarantined ones are routed normally.
+   */
   async replay(records: DeadLetter[]): Promise<void> {
     if (this.stopping) throw new HandoffRefused('shutting_down', 'hookroute is shutting down', 5);
     this.checkQuota();
     const durables: Promise<void>[] = [];
     for (const r of records) {
-      const pinned = r.reason !== 'quarantined' && r.pipeline !== undefined && r.sink !== undefined ? `${r.pipeline}/${r.sink}` : undefined;
+      const pinned = r.reason === 'quarantined' || r.pipeline === undefined ? undefined : r.sink === undefined ? `${r.pipeline}${PIPELINE_WILDCARD}` : `${r.pipeline}/${r.sink}`;
       const raw = Buffer.from(JSON.stringify(r.event));
       durables.push(this.journalEvent({ receivedAt: r.receivedAt, eventName: r.eventName, raw, body: r.event }, pinned).durable);
     }
@@ -200,12 +207,18 @@ export class DeliveryEngine implements EventHandoff {
     const table = this.deps.table();
     const decisions = await Promise.all(
       items.map(async (it): Promise<RouteDecision> => {
-        if (it.pinned !== undefined) return { lanes: [it.pinned], failures: [], unmatched: false };
+        const only = it.pinned?.endsWith(PIPELINE_WILDCARD) ? it.pinned.slice(0, -1) : undefined;
+        if (it.pinned !== undefined && only === undefined) return { lanes: [it.pinned], failures: [], unmatched: false };
+        let d: RouteDecision;
         try {
-          return await table.route(it.rec);
+          d = await table.route(it.rec);
         } catch (err) {
-          return { lanes: [], failures: [{ pipeline: '*', error: String((err as Error)?.message ?? err) }], unmatched: false };
+          d = { lanes: [], failures: [{ pipeline: '*', error: String((err as Error)?.message ?? err) }], unmatched: false };
         }
+        if (only === undefined) return d;
+        // A replayed match error goes back through its own pipeline only.
+        const lanes = d.lanes.filter((k) => k.startsWith(only));
+        return { lanes, failures: d.failures.filter((f) => `${f.pipeline}/` === only), unmatched: lanes.length === 0 };
       }),
     );
     // Match errors reach the dead-letter queue before ROUTED says the event is handled.
@@ -367,7 +380,11 @@ export class DeliveryEngine implements EventHandoff {
 
   /** Dead-letter every delivery still owed to a lane the config no longer has ('pipeline_removed' / 'sink_removed'). */
   private retire(key: string): void {
-    if (this.retiring.has(key)) return;
+    if (this.retiring.has(key)) {
+      this.retireAgain.add(key); // owed ids may have been added behind the running sweep
+      return;
+    }
+    this.retiring.add(key);
     const run = (async () => {
       // Stop as soon as the key is back (a reload re-added it): the new lane delivers what is owed.
       for (let from = 0; !this.stopping && !this.lanes.has(key) && !this.deps.table().lanes.has(key); ) {
@@ -384,8 +401,10 @@ export class DeliveryEngine implements EventHandoff {
       }
     })()
       .catch((err) => this.deps.logger.error({ err, lane: key }, 'delivery: could not dead-letter the backlog of a removed lane'))
-      .finally(() => this.retiring.delete(key));
-    this.retiring.set(key, run);
+      .finally(() => {
+        this.retiring.delete(key);
+        if (this.retireAgain.delete(key) && !this.stopping) this.retire(key);
+      });
     this.track(run);
   }
 

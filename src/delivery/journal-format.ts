@@ -3,8 +3,8 @@ import { crc32 } from 'node:zlib';
 
 /** Bytes before a frame's payload: length, checksum, type. */
 export const FRAME_HEADER = 9;
-/** Largest payload a frame may claim; anything larger is treated as corruption (a torn length word). */
-export const MAX_PAYLOAD = 64 * 1024 * 1024;
+/** Largest payload a frame may hold; a length word claiming more is corruption (torn). */
+export const MAX_PAYLOAD = 256 * 1024 * 1024;
 
 export const RecordType = { segmentStart: 1, event: 2, routed: 3, done: 4 } as const;
 export type RecordTypeCode = (typeof RecordType)[keyof typeof RecordType];
@@ -19,6 +19,7 @@ function frameCrc(type: number, payload: Uint8Array): number {
 
 /** One framed record, ready to write. */
 export function frame(type: RecordTypeCode, payload: Buffer): Buffer {
+  if (payload.length > MAX_PAYLOAD) throw new Error(`journal record of ${payload.length} bytes is over the ${MAX_PAYLOAD}-byte limit`);
   const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt32LE(frameCrc(type, payload), 4);

@@ -337,12 +337,16 @@ describe('DeliveryEngine', () => {
   });
 
   it('replays dead letters to exactly their lane, durably', async () => {
-    const h = await harness(table([spec('p/a'), spec('p/b')]));
+    const h = await harness(table([spec('p/a'), spec('p/b'), spec('q/c')]));
     h.engine.start();
     const dl: DeadLetter = { id: 'x', reason: 'delivery_failed', eventId: 9, eventName: 'emailSend', receivedAt: 5, event: { eventName: 'emailSend', n: 9 }, pipeline: 'p', sink: 'b', attempts: 3, lastError: '503', deadAt: 6 };
-    await h.engine.replay([dl]);
-    await until(() => h.lanes.get('p/b')!.received.length === 1, 'replayed');
-    assert.equal(h.lanes.get('p/a')!.received.length, 0);
+    const matchError: DeadLetter = { ...dl, id: 'y', reason: 'match_error', sink: undefined, eventId: 10, event: { eventName: 'emailSend', n: 10 } };
+    const quarantined: DeadLetter = { ...dl, id: 'z', reason: 'quarantined', pipeline: undefined, sink: undefined, eventId: 11, event: { eventName: 'emailSend', n: 11 } };
+    await h.engine.replay([dl, matchError, quarantined]);
+    await until(() => h.lanes.get('q/c')!.received.length === 1, 'replayed');
+    assert.deepEqual(h.lanes.get('p/b')!.held.map((e) => e.body.n), [9, 10, 11], 'its own lane, its pipeline, everything');
+    assert.deepEqual(h.lanes.get('p/a')!.held.map((e) => e.body.n), [10, 11]);
+    assert.deepEqual(h.lanes.get('q/c')!.held.map((e) => e.body.n), [11]);
     assert.deepEqual(h.lanes.get('p/b')!.held[0]!.body, dl.event);
   });
 
