@@ -45,9 +45,11 @@ const REASONS: Record<number, string> = {
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
+const STATUS_LINES = new Map(Object.entries(REASONS).map(([code, reason]) => [Number(code), `${code} ${reason}`]));
+
 /** The HTTP status line text for a status, e.g. `413 Payload Too Large`. */
 export function statusLine(status: number): string {
-  return `${status} ${REASONS[status] ?? 'Error'}`;
+  return STATUS_LINES.get(status) ?? `${status} Error`;
 }
 
 /** Pre-serialised `{"error","message"}` bodies: error answers cost no JSON.stringify at request time. */

@@ -199,13 +199,11 @@ class UwsIngress implements Ingress {
   /** The body is complete: parse, validate, hand off. Any throw becomes a 500, never an unhandled error in uWS's callback. */
   completeWebhook(ex: Exchange): void {
     const { validate, handoff, metrics, config } = this.deps;
-    let parsed: ReturnType<typeof parseEvent>;
-    let issues: ValidationIssue[];
     try {
       const raw = ex.body.take();
-      parsed = parseEvent(raw);
+      const parsed = parseEvent(raw);
       if ('error' in parsed) return this.answerError(ex, parsed.error);
-      issues = validate(parsed.body);
+      const issues = validate(parsed.body);
       if (issues.length > 0 && config.validation.onInvalid === 'reject') {
         metrics.eventsRejected.inc({ event: this.deps.eventLabel(parsed.eventName) });
         return this.answerInvalid(ex, issues);
