@@ -1,9 +1,11 @@
 // The append-only segment log behind the durable 200: group-committed writes, a checksummed recovery scan, oldest-first deletion.
-import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metrics } from '../admin/metrics.ts';
 import type { Logger } from '../log.ts';
 import {
+  FRAME_HEADER,
+  MAX_PAYLOAD,
   decodeDone,
   decodeEvent,
   decodeRouted,
@@ -103,11 +105,9 @@ export class Journal {
 
   private async scan(segment: number, newest: boolean, visit: (rec: ScannedRecord) => void): Promise<void> {
     const file = join(this.opts.dir, segmentName(segment));
-    const buf = await readFile(file);
+    const fileBytes = (await stat(file)).size;
     let pos = 0;
-    while (pos < buf.length) {
-      const f = readFrame(buf, pos);
-      if (!f.ok) break;
+    for await (const f of frames(file, fileBytes)) {
       if (f.type === RecordType.event) {
         const id = eventId(f.payload);
         this.id = Math.max(this.id, id + 1);
@@ -117,9 +117,9 @@ export class Journal {
       else this.id = Math.max(this.id, decodeSegmentStart(f.payload));
       pos += f.size;
     }
-    let size = buf.length;
-    if (pos < buf.length) {
-      const lost = buf.length - pos;
+    let size = fileBytes;
+    if (pos < fileBytes) {
+      const lost = fileBytes - pos;
       this.opts.metrics.journalCorruptions.inc();
       if (newest) {
         // A torn write from a crash or power cut: everything before it is intact and acknowledged, the rest never was.
@@ -360,6 +360,41 @@ const MAX_SEGMENT_BYTES = 1024 ** 3;
 
 /** Size of the SEGMENT_START frame every segment begins with: a segment holding only that is empty. */
 const FRAME_OVERHEAD_OF_HEADER = frame(RecordType.segmentStart, encodeSegmentStart(0)).length;
+
+/** Bytes read at a time by the recovery scan: memory stays small whatever the segment size. */
+const SCAN_CHUNK = 4 * 1024 * 1024;
+
+/** The intact frames of a segment file in order, stopping at the first torn or corrupt one. */
+async function* frames(file: string, fileBytes: number): AsyncGenerator<{ type: number; payload: Buffer; size: number }> {
+  const fh = await open(file, 'r');
+  try {
+    let buf = Buffer.alloc(0);
+    let rel = 0;
+    let filePos = 0;
+    for (;;) {
+      const f = readFrame(buf, rel);
+      if (f.ok) {
+        yield f;
+        rel += f.size;
+        continue;
+      }
+      if (!f.partial || filePos >= fileBytes) return;
+      // Read on: at least one chunk, or the whole of the frame whose header we already hold.
+      const rest = buf.subarray(rel);
+      const claimed = rest.length >= 4 ? FRAME_HEADER + rest.readUInt32LE(0) : 0;
+      const want = Math.min(fileBytes - filePos, Math.max(SCAN_CHUNK, Math.min(claimed, FRAME_HEADER + MAX_PAYLOAD) - rest.length));
+      const next = Buffer.allocUnsafe(rest.length + want);
+      rest.copy(next, 0);
+      const { bytesRead } = await fh.read(next, rest.length, want, filePos);
+      if (bytesRead === 0) return;
+      filePos += bytesRead;
+      buf = next.subarray(0, rest.length + bytesRead);
+      rel = 0;
+    }
+  } finally {
+    await fh.close();
+  }
+}
 
 /** fsync the folder so a newly created segment file survives a power cut. */
 async function syncDir(dir: string): Promise<void> {

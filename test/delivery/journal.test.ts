@@ -57,6 +57,27 @@ describe('Journal', () => {
     await again.close();
   });
 
+  it('recovers records that span the scan\'s read chunks, large ones included', async () => {
+    const { journal } = await openCollect({ segmentBytes: 64 << 20 });
+    const big = Buffer.alloc(5 * 1024 * 1024 + 3, 0x61);
+    const small = Array.from({ length: 3000 }, (_, i) => body(i)); // about 150 KB: frames cross chunk edges
+    const appended = [
+      ...small.slice(0, 1500).map((raw) => journal.appendEvent({ receivedAt: 1, eventName: 'e', raw })),
+      journal.appendEvent({ receivedAt: 2, eventName: 'big', raw: big }),
+      ...small.slice(1500).map((raw) => journal.appendEvent({ receivedAt: 3, eventName: 'e', raw })),
+    ];
+    await Promise.all(appended.map((a) => a.durable));
+    await journal.close();
+    const { journal: again, records } = await openCollect({ segmentBytes: 64 << 20 });
+    const events = records.filter((r) => r.type === 'event');
+    assert.deepEqual(
+      events.map((r) => (r.type === 'event' ? r.offset : -1)),
+      appended.map((a) => a.location.offset),
+    );
+    assert.equal((await again.readEvent(appended[1500]!.location)).raw.length, big.length);
+    await again.close();
+  });
+
   it('group-commits many concurrent appends into far fewer fsyncs', async () => {
     const { journal } = await openCollect();
     const metrics = (journal as unknown as { opts: JournalOptions }).opts.metrics;
