@@ -7,6 +7,9 @@ import type { LaneSpec } from '../pipelines/table.ts';
 import type { DeliveryMeta, SinkInstance } from '../sinks/define.ts';
 import { Breaker, type BreakerState } from './breaker.ts';
 import { newDeadLetterId, type DeadLetter, type DeadLetterReason, type DeadLetterStore } from './dead-letter.ts';
+import { sendAttempt } from './attempt.ts';
+import { appendUntilStored } from './durable-append.ts';
+import { SinkHandover } from './sink-handover.ts';
 import { backoffDelay, classify, type AttemptResult, type Verdict } from './retry.ts';
 
 export interface LaneDeps {
@@ -50,23 +53,7 @@ interface Delivery {
 
 const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 const LOG_EVERY_MS = 10_000;
-/** Backoff for a failing DLQ write (disk full): keep the event, keep trying. */
-const DLQ_RETRY = { attempts: Infinity, initialDelayMs: 100, maxDelayMs: 30_000 };
-
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 function makeQueue(q: LaneSpec['queue']): PQueue {
   return new PQueue({ concurrency: q.concurrency, ...(q.rate ? { intervalCap: q.rate.count, interval: q.rate.intervalMs } : {}) });
@@ -101,8 +88,7 @@ export class Lane {
   private parkTimer: NodeJS.Timeout | undefined;
   /** Attempts and DLQ writes in progress: what drain() waits for. */
   private readonly busy = new Set<Promise<void>>();
-  private readonly sinkUse = new Map<SinkInstance, number>();
-  private readonly retired = new Set<SinkInstance>();
+  private readonly sinks: SinkHandover;
   private readonly shutdown = new AbortController();
   private draining: Promise<void> | undefined;
   private aboveHalf = false;
@@ -123,6 +109,7 @@ export class Lane {
     this.attemptTimeoutMs = deps.attemptTimeoutMs ?? 300_000;
     this.labels = { pipeline: deps.spec.pipeline, sink: deps.spec.sinkId };
     this.queue = makeQueue(deps.spec.queue);
+    this.sinks = new SinkHandover((err) => deps.logger.warn({ err: message(err) }, 'sink close failed'));
     this.resetBreaker();
   }
 
@@ -163,7 +150,7 @@ export class Lane {
     }
     const sinkChanged = sink !== this.sink;
     if (sinkChanged) {
-      this.retire(this.sink);
+      this.sinks.retire(this.sink);
       this.sink = sink;
     }
     if (sinkChanged || old.breaker.threshold !== spec.breaker.threshold || old.breaker.cooldownMs !== spec.breaker.cooldownMs) {
@@ -182,9 +169,7 @@ export class Lane {
   /** Drain (abandoning in-flight attempts if not drained yet) and close the sink. */
   async close(): Promise<void> {
     await this.drain(0);
-    const sinks = new Set([this.sink, ...this.retired]);
-    this.retired.clear();
-    for (const s of sinks) await this.closeSink(s);
+    await this.sinks.closeAll(this.sink);
   }
 
   stats(): LaneStats {
@@ -286,10 +271,8 @@ export class Lane {
     this.handle(d, verdict);
   }
 
-  /** One send, raced against the lane's safety timeout and shutdown so a sink that ignores its signal cannot stall the lane. */
   private send(d: Delivery): Promise<AttemptResult> {
     const sink = this.sink;
-    const ctl = new AbortController();
     const meta: DeliveryMeta = {
       eventId: d.event.id,
       eventName: d.event.eventName,
@@ -298,22 +281,11 @@ export class Lane {
       attempt: d.attempts,
       receivedAt: d.event.receivedAt,
     };
-    const onShutdown = () => ctl.abort(this.shutdown.signal.reason);
-    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    const timer = setTimeout(() => ctl.abort(new Error(`no answer within ${this.attemptTimeoutMs} ms (lane timeout)`)), this.attemptTimeoutMs);
-    const stopped = new Promise<AttemptResult>((resolve) => ctl.signal.addEventListener('abort', () => resolve({ thrown: ctl.signal.reason }), { once: true }));
-    this.sinkUse.set(sink, (this.sinkUse.get(sink) ?? 0) + 1);
-    const sent = Promise.resolve()
-      .then(() => sink.send(d.payload, meta, ctl.signal))
-      .then(
-        (outcome): AttemptResult => ({ outcome }),
-        (thrown: unknown): AttemptResult => ({ thrown }),
-      );
-    void sent.finally(() => this.releaseSink(sink));
-    return Promise.race([sent, stopped]).finally(() => {
-      clearTimeout(timer);
-      this.shutdown.signal.removeEventListener('abort', onShutdown);
-    });
+    this.sinks.acquire(sink);
+    const run = sendAttempt(sink, d.payload, meta, { timeoutMs: this.attemptTimeoutMs, shutdown: this.shutdown.signal });
+    // A retired sink closes only once its last send has really returned.
+    void run.sent.finally(() => this.sinks.release(sink));
+    return run.result;
   }
 
   private handle(d: Delivery, v: Verdict): void {
@@ -359,17 +331,14 @@ export class Lane {
 
   /** The DLQ record must be durable before onSettled: on a write error keep trying (with backoff) until shutdown. */
   private async storeDeadLetter(d: Delivery, rec: DeadLetter): Promise<void> {
-    for (let n = 1; ; n++) {
-      try {
-        await this.deps.deadLetters.append(rec);
-        break;
-      } catch (err) {
-        if (this.shutdown.signal.aborted) return this.drop();
-        if (n === 1 || n % 10 === 0) this.deps.logger.error({ err: message(err), eventId: rec.eventId, tries: n }, 'cannot write to the dead-letter queue; retrying');
-        await sleep(backoffDelay(n, DLQ_RETRY, this.random), this.shutdown.signal);
-        if (this.shutdown.signal.aborted) return this.drop();
-      }
-    }
+    const stored = await appendUntilStored(this.deps.deadLetters, rec, {
+      signal: this.shutdown.signal,
+      random: this.random,
+      onError: (err, tries) => {
+        if (tries === 1 || tries % 10 === 0) this.deps.logger.error({ err: message(err), eventId: rec.eventId, tries }, 'cannot write to the dead-letter queue; retrying');
+      },
+    });
+    if (!stored) return this.drop();
     this.deps.metrics.deadLetters.inc({ reason: rec.reason });
     this.logDeadLetter(rec);
     this.settle(d, 'dead_lettered');
@@ -453,25 +422,5 @@ export class Lane {
 
   private gauge(): void {
     this.deps.metrics.queueDepth.set(this.labels, this.held);
-  }
-
-  private retire(sink: SinkInstance): void {
-    if ((this.sinkUse.get(sink) ?? 0) === 0) void this.closeSink(sink);
-    else this.retired.add(sink);
-  }
-
-  private releaseSink(sink: SinkInstance): void {
-    const n = (this.sinkUse.get(sink) ?? 1) - 1;
-    if (n > 0) return void this.sinkUse.set(sink, n);
-    this.sinkUse.delete(sink);
-    if (this.retired.delete(sink)) void this.closeSink(sink);
-  }
-
-  private async closeSink(sink: SinkInstance): Promise<void> {
-    try {
-      await sink.close();
-    } catch (err) {
-      this.deps.logger.warn({ err: message(err) }, 'sink close failed');
-    }
   }
 }

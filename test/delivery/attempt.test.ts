@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sendAttempt } from '../../src/delivery/attempt.ts';
+import type { DeliveryMeta, SinkInstance } from '../../src/sinks/define.ts';
+
+const meta: DeliveryMeta = { eventId: 1, eventName: 'emailSend', pipeline: 'p', sink: 's', attempt: 1, receivedAt: 0 };
+const sinkOf = (send: SinkInstance['send']): SinkInstance => ({ send, close: async () => {} });
+
+test('returns the outcome, or the thrown error', async () => {
+  const live = new AbortController();
+  assert.deepEqual(await sendAttempt(sinkOf(async () => ({ ok: true })), 1, meta, { timeoutMs: 1000, shutdown: live.signal }).result, { outcome: { ok: true } });
+  const thrown = await sendAttempt(sinkOf(() => { throw new Error('sync boom'); }), 1, meta, { timeoutMs: 1000, shutdown: live.signal }).result;
+  assert.match(String((thrown as { thrown: Error }).thrown.message), /sync boom/);
+});
+
+test('a sink that ignores its signal is cut off by the timeout; `sent` settles only when it really returns', async () => {
+  let finish!: () => void;
+  let seen: AbortSignal | undefined;
+  const run = sendAttempt(sinkOf((_p, _m, signal) => ((seen = signal), new Promise<void>((r) => (finish = r)))), 1, meta, { timeoutMs: 20, shutdown: new AbortController().signal });
+  const result = await run.result;
+  assert.match(String((result as { thrown: Error }).thrown.message), /no answer within 20 ms/);
+  assert.equal(seen?.aborted, true);
+  let sent = false;
+  void run.sent.then(() => (sent = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sent, false);
+  finish();
+  await run.sent;
+});
+
+test('shutdown aborts the attempt at once', async () => {
+  const shutdown = new AbortController();
+  const run = sendAttempt(sinkOf(() => new Promise(() => {})), 1, meta, { timeoutMs: 60_000, shutdown: shutdown.signal });
+  shutdown.abort(new Error('stopping'));
+  assert.match(String(((await run.result) as { thrown: Error }).thrown.message), /stopping/);
+});
