@@ -1,5 +1,6 @@
 // `npm run bench`: runs the baselines and daemon scenarios, N times each, and writes JSON, markdown and SVG reports.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadBodyMix } from './harness/bodies.ts';
@@ -63,6 +64,7 @@ function parse() {
 
 async function runScenario(s: Scenario, ctx: BenchContext, runs: number): Promise<ScenarioResult> {
   const figures: Figures[] = [];
+  const notes: string[] = [];
   let series: Record<string, Series> | undefined;
   let reason: string | undefined;
   for (let i = 1; i <= runs; i++) {
@@ -71,6 +73,7 @@ async function runScenario(s: Scenario, ctx: BenchContext, runs: number): Promis
       const out = await s.run(ctx);
       figures.push(out.figures);
       series = out.series ?? series;
+      for (const n of out.notes ?? []) if (notes.length < 20) notes.push(`run ${i}: ${n}`);
     } catch (err) {
       // Unavailable is expected while the daemon is being built; anything else is a harness or daemon failure.
       reason = err instanceof Unavailable ? err.message : `error: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
@@ -80,12 +83,19 @@ async function runScenario(s: Scenario, ctx: BenchContext, runs: number): Promis
   }
   const base = { name: s.name, kind: s.kind, measures: s.measures, runs: figures, summary: summarize(figures) };
   if (figures.length === 0) return { ...base, status: 'unavailable', reason: reason ?? 'no runs' };
-  return { ...base, status: 'ok', ...(reason ? { reason: `only ${figures.length}/${runs} runs: ${reason}` } : {}), ...(series ? { series } : {}) };
+  return {
+    ...base,
+    status: 'ok',
+    ...(reason ? { reason: `only ${figures.length}/${runs} runs: ${reason}` } : {}),
+    ...(series ? { series } : {}),
+    ...(notes.length ? { notes } : {}),
+  };
 }
 
 async function main(): Promise<void> {
   const opts = parse();
   const startedAt = new Date().toISOString();
+  const machine = machineInfo();
   const plan = pinGenerator();
   const mix = await loadBodyMix(opts.quick ? 200 : 2000);
   const profileDir = join(benchDir, 'results', 'profiles');
@@ -111,7 +121,8 @@ async function main(): Promise<void> {
     command: `tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     quick: opts.quick,
     runsPerScenario: opts.runs,
-    machine: machineInfo(),
+    machine,
+    loadAvgEnd: loadavg(),
     pinning: plan.note,
     bodies: { count: mix.bodies.length, source: mix.source },
     scenarios: results,

@@ -1,6 +1,6 @@
 // The facts that make a bench result comparable: machine, Node version, git commit.
 import { execFileSync } from 'node:child_process';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { repoRoot } from './paths.ts';
 
 export interface MachineInfo {
@@ -12,6 +12,8 @@ export interface MachineInfo {
   commit: string;
   /** True when the working tree had uncommitted changes (figures may not match the commit exactly). */
   dirty: boolean;
+  /** 1/5/15-minute load average at the start: above the core count, other work competed with the bench. */
+  loadAvg: number[];
 }
 
 function git(args: string[]): string {
@@ -36,5 +38,6 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
     dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+    loadAvg: loadavg(),
   };
 }

@@ -14,6 +14,8 @@ export interface ScenarioResult {
   summary: Record<string, Spread>;
   /** Time series from the last run (e.g. backlog RSS). */
   series?: Record<string, Series>;
+  /** Notes from every run (failure reasons and the like). */
+  notes?: string[];
 }
 
 export interface TargetResult {
@@ -30,6 +32,8 @@ export interface BenchReport {
   quick: boolean;
   runsPerScenario: number;
   machine: MachineInfo;
+  /** 1/5/15-minute load average when the run ended (other work on the machine shows up here). */
+  loadAvgEnd: number[];
   pinning: string;
   bodies: { count: number; source: string };
   scenarios: ScenarioResult[];
@@ -84,7 +88,7 @@ export function toMarkdown(r: BenchReport): string {
   const lines = [
     `# hookroute bench — ${r.startedAt}${r.quick ? ' (quick mode: tiny counts, figures are smoke only)' : ''}`,
     '',
-    `- machine: ${m.cpuModel}, ${m.cores} cores, ${m.memGb} GB RAM, ${m.kernel}`,
+    `- machine: ${m.cpuModel}, ${m.cores} cores, ${m.memGb} GB RAM, ${m.kernel}; load average ${m.loadAvg.map(fmt).join(' / ')} at the start, ${r.loadAvgEnd.map(fmt).join(' / ')} at the end`,
     `- Node ${m.node}, commit ${m.commit}${m.dirty ? ' (+ uncommitted changes)' : ''}`,
     `- ${r.runsPerScenario} run(s) per scenario; pinning: ${r.pinning}`,
     `- bodies: ${r.bodies.count} realistic events from ${r.bodies.source}`,
@@ -108,6 +112,7 @@ export function toMarkdown(r: BenchReport): string {
     }
     for (const [fig, v] of Object.entries(s.summary)) lines.push(`| ${s.name} | ${fig} | ${fmt(v.min)} | ${fmt(v.median)} | ${fmt(v.max)} |`);
     if (s.reason) lines.push(`| ${s.name} | note: ${s.reason.replaceAll('|', '/')} | | | |`);
+    for (const n of s.notes ?? []) lines.push(`| ${s.name} | note: ${n.replaceAll('|', '/')} | | | |`);
   }
   lines.push('', '## What each scenario measures', '', ...r.scenarios.map((s) => `- \`${s.name}\` (${s.kind}): ${s.measures}`), '');
   return lines.join('\n');

@@ -15,7 +15,7 @@ async function runBaseline(ctx: BenchContext, script: string): Promise<RunOutput
   });
   try {
     const port = await server.waitForPort(20_000);
-    return { figures: await measureIngress(ctx, `http://127.0.0.1:${port}/webhook`) };
+    return await measureIngress(ctx, `http://127.0.0.1:${port}/webhook`);
   } finally {
     await server.stop();
     await rm(outDir, { recursive: true, force: true });

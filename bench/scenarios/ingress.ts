@@ -10,7 +10,7 @@ export const ingress: Scenario = {
   async run(ctx) {
     const daemon = await startDaemon(ctx, { pipelines: () => ({}), fsync: 'batch' });
     try {
-      return { figures: await measureIngress(ctx, daemon.url) };
+      return await measureIngress(ctx, daemon.url);
     } finally {
       await daemon.stop();
     }

@@ -64,7 +64,9 @@ export const reload: Scenario = {
       }
       const adminSpread = spread(admin);
       const logSpread = spread(logged);
+      const reasons = [...new Set(load.failures)].slice(0, 5);
       return {
+        notes: [...notes, ...(reasons.length ? [`failed requests: ${reasons.join(', ')}`] : [])],
         figures: {
           pipelines: PIPELINES,
           reloadAdminMs: adminSpread.median,

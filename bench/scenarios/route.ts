@@ -12,10 +12,10 @@ export const route: Scenario = {
   async run(ctx) {
     const daemon = await startDaemon(ctx, { pipelines: (out) => mixedPipelines(20, out) });
     try {
-      const figures = await measureIngress(ctx, daemon.url);
+      const { figures, notes } = await measureIngress(ctx, daemon.url);
       // Which pipelines match depends on the mix, so there is no exact expected count: wait until output settles.
       const { lines, drainMs } = await waitForSinkLines(daemon.outDir, Number.POSITIVE_INFINITY, 3000, ctx.quick ? 20_000 : 300_000);
-      return { figures: { ...figures, deliveredLines: lines, drainAfterLoadMs: drainMs } };
+      return { figures: { ...figures, deliveredLines: lines, drainAfterLoadMs: drainMs }, notes };
     } finally {
       await daemon.stop();
     }

@@ -29,6 +29,8 @@ export type Series = [number, number][];
 export interface RunOutput {
   figures: Figures;
   series?: Record<string, Series>;
+  /** Short facts behind the figures (e.g. why requests failed), bounded. */
+  notes?: string[];
 }
 
 export interface Scenario {

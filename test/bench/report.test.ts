@@ -30,7 +30,8 @@ test('targets: ratios from medians, worst run for latency, null when a side is u
 test('markdown lists every figure with min/median/max and keeps table cells intact', () => {
   const report: BenchReport = {
     startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', command: 'tsx bench/run.ts', quick: false, runsPerScenario: 3,
-    machine: { cpuModel: 'Test CPU', cores: 2, memGb: 4, kernel: 'linux', node: 'v20', commit: 'abc123', dirty: false },
+    machine: { cpuModel: 'Test CPU', cores: 2, memGb: 4, kernel: 'linux', node: 'v20', commit: 'abc123', dirty: false, loadAvg: [0.5, 0.4, 0.3] },
+    loadAvgEnd: [1, 1, 1],
     pinning: 'none', bodies: { count: 10, source: 'test' }, scenarios: results, targets: evaluateTargets(results, false, 1_000_000),
   };
   const md = toMarkdown(report);
