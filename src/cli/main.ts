@@ -87,18 +87,23 @@ function buildProgram(setCode: (p: Promise<number>) => void): Command {
 
 /** Run the CLI with `argv` (without node and script). Resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `hookroute schema | head`: a closed stdout ends the command quietly instead of crashing it. (The daemon's stdout sink has its own handler.)
+  if (argv[0] !== 'start') process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   let code: Promise<number> = Promise.resolve(EXIT.OK);
   const program = buildProgram((p) => (code = p));
   try {
-    await program.parseAsync(argv, { from: 'user' });
     if (argv.length === 0) {
-      program.outputHelp();
+      program.outputHelp({ error: true });
       return EXIT.USAGE;
     }
+    await program.parseAsync(argv, { from: 'user' });
     return await code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
       if (err.code === 'hookroute.invalidArgument') process.stderr.write(`error: ${err.message}\n`);
       return EXIT.USAGE;
     }
