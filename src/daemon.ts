@@ -5,6 +5,7 @@ import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './admin/metrics.ts';
 import { createAdminServer, type AdminServer } from './admin/server.ts';
+import { removeAdminEndpoint, writeAdminEndpoint } from './admin/endpoint-file.ts';
 import { createIngress, type Ingress } from './ingress/server.ts';
 import { validateEvent } from './events/validate.ts';
 import { eventLabel } from './events/catalog.ts';
@@ -171,13 +172,21 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
         dlqList: async (filter) => deadLetters.summary(filter),
         dlqReplay: async (filter) => {
           const taken = await deadLetters.take(filter);
-          await engine.replay(taken.records);
+          try {
+            await engine.replay(taken.records);
+          } catch (err) {
+            taken.release();
+            throw err;
+          }
           await taken.commit();
           return { replayed: taken.records.length };
         },
       });
       adminPort = (await admin.listen()).port;
       cleanups.push(() => admin?.close());
+      // `hookroute dlq` finds the admin API through this file, even with `admin.port: 0`.
+      await writeAdminEndpoint(config.storage.dir, { pid: process.pid, host: config.admin.host, port: adminPort });
+      cleanups.push(() => removeAdminEndpoint(config.storage.dir));
     }
 
     let stopping: Promise<void> | undefined;
