@@ -37,6 +37,8 @@ interface Routable {
   durable?: Promise<void>;
 }
 
+/** Pipeline name on a match error that no single pipeline caused (the routing table itself failed). */
+const ANY_PIPELINE = '*';
 /** Pinned-lane suffix of a replayed event that goes through one whole pipeline (a match error): `<pipeline>/*`. */
 const PIPELINE_WILDCARD = '/*';
 
@@ -162,7 +164,8 @@ export class DeliveryEngine implements EventHandoff {
     this.checkQuota();
     const durables: Promise<void>[] = [];
     for (const r of records) {
-      const pinned = r.reason === 'quarantined' || r.pipeline === undefined ? undefined : r.sink === undefined ? `${r.pipeline}${PIPELINE_WILDCARD}` : `${r.pipeline}/${r.sink}`;
+      const routedNormally = r.reason === 'quarantined' || r.pipeline === undefined || r.pipeline === ANY_PIPELINE;
+      const pinned = routedNormally ? undefined : r.sink === undefined ? `${r.pipeline}${PIPELINE_WILDCARD}` : `${r.pipeline}/${r.sink}`;
       const raw = Buffer.from(JSON.stringify(r.event));
       durables.push(this.journalEvent({ receivedAt: r.receivedAt, eventName: r.eventName, raw, body: r.event }, pinned).durable);
     }
@@ -213,7 +216,7 @@ export class DeliveryEngine implements EventHandoff {
         try {
           d = await table.route(it.rec);
         } catch (err) {
-          d = { lanes: [], failures: [{ pipeline: '*', error: String((err as Error)?.message ?? err) }], unmatched: false };
+          d = { lanes: [], failures: [{ pipeline: ANY_PIPELINE, error: String((err as Error)?.message ?? err) }], unmatched: false };
         }
         if (only === undefined) return d;
         // A replayed match error goes back through its own pipeline only.
@@ -408,9 +411,12 @@ export class DeliveryEngine implements EventHandoff {
     this.track(run);
   }
 
+  /** Remember background work so shutdown can wait for it; its errors are logged, never unhandled. */
   private track(p: Promise<unknown>): void {
-    this.background.add(p);
-    void p.finally(() => this.background.delete(p));
+    const q: Promise<unknown> = p
+      .catch((err) => this.deps.logger.error({ err }, 'delivery: background task failed'))
+      .finally(() => this.background.delete(q));
+    this.background.add(q);
   }
 
   /** True while accept() can store events: the journal works and is under `storage.maxDiskBytes` (readiness). */

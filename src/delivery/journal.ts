@@ -319,6 +319,8 @@ export class Journal {
     if (!h) {
       h = open(join(this.opts.dir, segmentName(loc.segment)), 'r');
       this.readHandles.set(loc.segment, h);
+      // A failed open is not cached: the next read tries again.
+      h.catch(() => this.readHandles.delete(loc.segment));
     }
     const buf = Buffer.allocUnsafe(loc.size);
     const { bytesRead } = await (await h).read(buf, 0, loc.size, loc.offset);
@@ -336,7 +338,7 @@ export class Journal {
     this.opts.metrics.journalBytes.set(this.totalBytes);
     const h = this.readHandles.get(segment);
     this.readHandles.delete(segment);
-    if (h) await (await h).close().catch(() => {});
+    if (h) await h.then((fh) => fh.close()).catch(() => {});
     await unlink(join(this.opts.dir, segmentName(segment)));
   }
 
@@ -351,7 +353,7 @@ export class Journal {
     await this.whenIdle();
     await this.writeHandle?.close().catch(() => {});
     this.writeHandle = undefined;
-    for (const h of this.readHandles.values()) await (await h).close().catch(() => {});
+    for (const h of this.readHandles.values()) await h.then((fh) => fh.close()).catch(() => {});
     this.readHandles.clear();
   }
 }
