@@ -102,7 +102,9 @@ export async function openLoop(opts: {
   let recorded = 0;
   const meter = cpuMeter();
   const start = performance.now();
+  let finished = false;
   const fail = (why: string) => {
+    if (finished) return; // requests cut off at the deadline are already counted
     failed++;
     if (failures.length < 20) failures.push(why);
   };
@@ -114,6 +116,7 @@ export async function openLoop(opts: {
       .request({ path: url.pathname, method: 'POST', headers: JSON_HEADERS, body: opts.bodies[seq % opts.bodies.length]! })
       .then(async (res) => {
         await res.body.dump();
+        if (finished) return;
         if (res.statusCode >= 200 && res.statusCode < 300) {
           ok++;
           if (seq >= warmup) latencies[recorded++] = performance.now() - due;
@@ -142,7 +145,9 @@ export async function openLoop(opts: {
     tick();
   });
   const genCpuPct = meter();
+  finished = true;
   failed += inFlight; // still unanswered at the deadline
+  if (inFlight > 0 && failures.length < 20) failures.push(`${inFlight} unanswered at the deadline`);
   await pool.destroy();
   const got = latencies.subarray(0, recorded).sort();
   const lag = lags.subarray(0, Math.max(0, Math.min(sent, total) - warmup)).sort();
