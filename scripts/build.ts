@@ -3,11 +3,13 @@
 import { build } from 'esbuild';
 import { cp, mkdir, rm, writeFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
+// `--out DIR` builds elsewhere (the build test uses a temp folder).
+const outArg = process.argv.indexOf('--out');
+const dist = outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1]!) : join(root, 'dist');
 await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
 
@@ -45,4 +47,4 @@ const binaries = await readdir(join(uwsDir, 'binaries'));
 if (binaries.includes(wanted)) await cp(join(uwsDir, 'binaries', wanted), join(target, 'binaries', wanted));
 else console.warn(`no native uWebSockets.js binary for ${wanted}: the bundle will use the slow JS fallback`);
 await writeFile(join(dist, 'package.json'), JSON.stringify({ type: 'module' }, null, 2) + '\n');
-console.log(`built dist/hookroute.js in ${Math.round(performance.now() - started)} ms`);
+console.log(`built ${join(dist, 'hookroute.js')} in ${Math.round(performance.now() - started)} ms`);
