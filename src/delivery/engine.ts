@@ -4,13 +4,14 @@ import type { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { HandoffRefused, type EventHandoff, type EventRecord, type IncomingEvent } from '../events/record.ts';
 import type { Logger } from '../log.ts';
-import type { LaneSpec, RouteDecision, RoutingTable } from '../pipelines/table.ts';
+import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { DeadLetter, DeadLetterStore } from './dead-letter.ts';
 import { matchErrorRecord, quarantinedRecord, removedLaneRecord, splitLaneKey } from './dead-letter-records.ts';
 import { Journal } from './journal.ts';
 import type { EventFields } from './journal-format.ts';
 import { LaneFeed, READ_BATCH, type EngineLane, type FeedSource } from './lane-feed.ts';
 import { OwedIndex } from './owed-index.ts';
+import { owedLanes, replayTarget } from './owed-lanes.ts';
 
 export type SettleResult = 'delivered' | 'dead_lettered';
 
@@ -36,11 +37,6 @@ interface Routable {
   pinned?: string | undefined;
   durable?: Promise<void>;
 }
-
-/** Pipeline name on a match error that no single pipeline caused (the routing table itself failed). */
-const ANY_PIPELINE = '*';
-/** Pinned-lane suffix of a replayed event that goes through one whole pipeline (a match error): `<pipeline>/*`. */
-const PIPELINE_WILDCARD = '/*';
 
 /** Events routed at once. */
 const ROUTE_BATCH = 1024;
@@ -138,7 +134,7 @@ export class DeliveryEngine implements EventHandoff {
     if (this.stopping) throw new HandoffRefused('shutting_down', 'hookroute is shutting down', 5);
     if (event.invalid && event.invalid.length > 0) {
       try {
-        await this.deps.deadLetters.append(quarantinedRecord(event, this.journal.reserveId()));
+        await this.deadLetter(quarantinedRecord(event, this.journal.reserveId()));
       } catch (err) {
         this.deps.logger.error({ err }, 'delivery: could not store a quarantined event');
         throw new HandoffRefused('storage_error', 'the dead-letter queue could not store the event', 5);
@@ -164,8 +160,7 @@ export class DeliveryEngine implements EventHandoff {
     this.checkQuota();
     const durables: Promise<void>[] = [];
     for (const r of records) {
-      const routedNormally = r.reason === 'quarantined' || r.pipeline === undefined || r.pipeline === ANY_PIPELINE;
-      const pinned = routedNormally ? undefined : r.sink === undefined ? `${r.pipeline}${PIPELINE_WILDCARD}` : `${r.pipeline}/${r.sink}`;
+      const pinned = replayTarget(r);
       const raw = Buffer.from(JSON.stringify(r.event));
       durables.push(this.journalEvent({ receivedAt: r.receivedAt, eventName: r.eventName, raw, body: r.event }, pinned).durable);
     }
@@ -208,27 +203,14 @@ export class DeliveryEngine implements EventHandoff {
   private async routeBatch(items: Routable[], offer: boolean): Promise<void> {
     if (items.length === 0) return;
     const table = this.deps.table();
-    const decisions = await Promise.all(
-      items.map(async (it): Promise<RouteDecision> => {
-        const only = it.pinned?.endsWith(PIPELINE_WILDCARD) ? it.pinned.slice(0, -1) : undefined;
-        if (it.pinned !== undefined && only === undefined) return { lanes: [it.pinned], failures: [], unmatched: false };
-        let d: RouteDecision;
-        try {
-          d = await table.route(it.rec);
-        } catch (err) {
-          d = { lanes: [], failures: [{ pipeline: ANY_PIPELINE, error: String((err as Error)?.message ?? err) }], unmatched: false };
-        }
-        if (only === undefined) return d;
-        // A replayed match error goes back through its own pipeline only.
-        const lanes = d.lanes.filter((k) => k.startsWith(only));
-        return { lanes, failures: d.failures.filter((f) => `${f.pipeline}/` === only), unmatched: lanes.length === 0 };
-      }),
-    );
+    const decisions = await Promise.all(items.map((it) => owedLanes(table, it.rec, it.pinned)));
     // Match errors reach the dead-letter queue before ROUTED says the event is handled.
     await Promise.all(
       items.flatMap((it, i) =>
         decisions[i]!.failures.map((f) =>
-          this.deps.deadLetters.append(matchErrorRecord(it.rec, f.pipeline, f.error)).catch((err) => this.deps.logger.error({ err, pipeline: f.pipeline }, 'delivery: could not dead-letter a match error')),
+          this.deadLetter(matchErrorRecord(it.rec, f.pipeline, f.error), { pipeline: f.pipeline, stage: 'match' }).catch((err) =>
+            this.deps.logger.error({ err, pipeline: f.pipeline }, 'delivery: could not dead-letter a match error'),
+          ),
         ),
       ),
     );
@@ -269,6 +251,13 @@ export class DeliveryEngine implements EventHandoff {
     lane.onRoom(() => {
       if (feed.lane === lane) void feed.refill();
     });
+  }
+
+  /** Store a dead letter the engine itself produces, and count it (and the pipeline error behind it, if any). */
+  private async deadLetter(rec: DeadLetter, error?: { pipeline: string; stage: string }): Promise<void> {
+    await this.deps.deadLetters.append(rec);
+    this.deps.metrics.deadLetters.inc({ reason: rec.reason });
+    if (error) this.deps.metrics.pipelineErrors.inc(error);
   }
 
   /** An event read back from the journal; undefined (logged) when it cannot be read. */
@@ -396,7 +385,7 @@ export class DeliveryEngine implements EventHandoff {
         const recs = await Promise.all(ids.map((id) => this.readRecord(id)));
         await Promise.all(
           recs.map(async (r, i) => {
-            if (r) await this.deps.deadLetters.append(removedLaneRecord(r.rec, key, this.deps.table()));
+            if (r) await this.deadLetter(removedLaneRecord(r.rec, key, this.deps.table()));
             this.settle(key, ids[i]!);
           }),
         );

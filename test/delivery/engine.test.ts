@@ -333,6 +333,8 @@ describe('DeliveryEngine', () => {
     assert.deepEqual(h.deadLetters.map((d) => d.reason), ['quarantined', 'match_error']);
     assert.equal(h.deadLetters[1]!.lastError, 'boom');
     assert.equal((await h.metrics.eventsUnmatched.get()).values[0]!.value, 1);
+    const dead = (await h.metrics.deadLetters.get()).values.map((v) => [v.labels.reason, v.value]);
+    assert.deepEqual(dead.sort(), [['match_error', 1], ['quarantined', 1]]);
     assert.equal(h.engine.stats().pendingEvents, 1, 'only the routed event is still owed');
   });
 
