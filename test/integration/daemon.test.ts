@@ -73,6 +73,12 @@ test('admin: healthz, readyz, metrics count what was sent, pipelines JSON, reloa
   assert.ok(forward);
   assert.equal(forward.sinks[0]?.key, 'forward/http');
   assert.equal(forward.sinks[0]?.delivered, 5);
+  // A flood of made-up eventNames is accepted and routable, but cannot grow the label set: they all count as `other`.
+  const random = Array.from({ length: 50 }, (_, i) => `made_up_${i}_${Math.random().toString(36).slice(2)}`);
+  for (const eventName of random) assert.equal(await post(d.url, { eventName, email: 'x@y.z' }), 200);
+  const after = await (await request(`${admin}/metrics`)).body.text();
+  assert.match(after, /hookroute_events_accepted_total\{event="other"\} 50/);
+  for (const name of random) assert.ok(!after.includes(name), `metric label leaked: ${name}`);
   const reload = await request(`${admin}/reload`, { method: 'POST' });
   assert.equal(reload.statusCode, 200);
   assert.equal(((await reload.body.json()) as { ok: boolean }).ok, true);
@@ -135,10 +141,9 @@ test('`hookroute send --event all` against the running daemon: every event type 
   assert.equal(await d.exited, 0);
 });
 
-test('dead letters: a 400 target dead-letters at once; dlq list and replay work with the daemon running and stopped', async (t) => {
+test('dead letters: a failing target fills the DLQ; dlq list and replay work with the daemon running and stopped', async (t) => {
   const { dir, cleanup } = await tempDir();
   const target = await new Target().start();
-  let reject = true;
   const bad = await new Target().start();
   t.after(async () => {
     await target.stop();
@@ -147,7 +152,6 @@ test('dead letters: a 400 target dead-letters at once; dlq list and replay work 
   });
   // `bad` answers 503 → after the (few) attempts, dead letters; permanent 400s are covered by the lane tests.
   bad.mode = 'fail';
-  void reject;
   const pipelines = {
     forward: forwardPipeline(bad.url, { retry: { attempts: 2, initialDelay: '10ms', maxDelay: '20ms' } }),
   };
@@ -185,4 +189,48 @@ test('dead letters: a 400 target dead-letters at once; dlq list and replay work 
   assert.equal(bad.received.length, 5);
   const after = await cli(['dlq', 'list', '-c', configFile, '--json'], dir);
   assert.doesNotMatch(after.stdout, /"count":\s*[1-9]/);
+});
+
+test('invalid events: quarantined by default (accepted, in the DLQ with their errors), 422 with onInvalid: reject', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const bad = { email: 'u@x.com', eventName: 'emailSend', dataFields: { campaignId: 'not-a-number', createdAt: '2016-12-02 20:21:04 +00:00' } };
+  const d = await startDaemonProcess({ dir, pipelines: { out: { sinks: [{ type: 'file', path: './data/out/all.jsonl' }] } } });
+  assert.equal(await post(d.url, bad), 200);
+  const listed = await cli(['dlq', 'list', '-c', join(dir, 'config.yaml'), '--json'], dir);
+  assert.match(listed.stdout, /quarantined/);
+  assert.match(listed.stdout, /campaignId/);
+  const metrics = await (await request(`http://127.0.0.1:${d.adminPort}/metrics`)).body.text();
+  assert.match(metrics, /hookroute_events_quarantined_total\{event="emailSend"\} 1/);
+  d.kill('SIGTERM');
+  assert.equal(await d.exited, 0);
+
+  const strict = await startDaemonProcess({ dir, config: { validation: { onInvalid: 'reject' } } });
+  t.after(() => strict.kill('SIGKILL'));
+  const res = await request(strict.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad) });
+  assert.equal(res.statusCode, 422);
+  const body = (await res.body.json()) as { error: string; message: string };
+  assert.equal(typeof body.message, 'string');
+  assert.ok(body.error.length > 0);
+  strict.kill('SIGTERM');
+  assert.equal(await strict.exited, 0);
+});
+
+test('SIGHUP reloads pipelines without closing the ingress', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  const target = await new Target().start();
+  t.after(async () => {
+    await target.stop();
+    await cleanup();
+  });
+  const d = await startDaemonProcess({ dir, pipelines: {}, config: { pipelines: { dir: './pipelines', watch: false } } });
+  t.after(() => d.kill('SIGKILL'));
+  assert.equal(await post(d.url, emailSend(1)), 200);
+  await writeFile(join(dir, 'pipelines', 'forward.yaml'), stringify(forwardPipeline(target.url)));
+  d.kill('SIGHUP');
+  assert.ok(await waitFor(() => d.logs.some((l) => l.msg === 'pipelines reloaded' && l.reason === 'SIGHUP'), 10_000), 'reload logged');
+  assert.equal(await post(d.url, emailSend(2)), 200);
+  assert.ok(await waitFor(() => (target.received as { seq: number }[]).some((r) => r.seq === 2), 10_000), 'routed by the new pipeline');
+  d.kill('SIGTERM');
+  assert.equal(await d.exited, 0);
 });
