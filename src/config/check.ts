@@ -1,28 +1,18 @@
 // Turns a config value (after env interpolation and defaults) into positioned problems: unknown keys, schema errors, semantic rules.
 import { BlockList, isIP } from 'node:net';
 import { Compile } from 'typebox/compile';
-import { ConfigSchema, Duration, Size } from './schema.ts';
+import { ConfigSchema } from './schema.ts';
+import { DURATION_HINT, SIZE_HINT, describeUnion, keyPath, reportSchemaErrors, subschemaAt, type JsonSchema, type KeyPath } from './schema-errors.ts';
 import type { Problem, YamlSource } from './yaml-source.ts';
 
-type Path = (string | number)[];
-type JsonSchema = Record<string, unknown> & {
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
-  anyOf?: JsonSchema[];
-  additionalProperties?: unknown;
-};
+// Re-exported: `load.ts` words its own messages with it.
+export { keyPath };
 
 const ROOT = ConfigSchema as unknown as JsonSchema;
 // One validator per top-level section: TypeBox stops at `maxErrors` (8) per run, and a section each keeps every section's errors visible.
 const SECTION_VALIDATORS = Object.entries(ConfigSchema.properties).map(([key, schema]) => [key, Compile(schema)] as const);
-// The string branch of the size and duration unions, recognised by their pattern so errors can say "must be a size".
-const SIZE_PATTERN = (Size('0', '') as unknown as JsonSchema).anyOf?.[0]?.pattern;
-const DURATION_PATTERN = (Duration(undefined, '') as unknown as JsonSchema).anyOf?.[0]?.pattern;
-
-/** `server.port`, `auth.oauth2.clients[0].id`: how key paths read in messages. */
-export function keyPath(path: readonly (string | number)[]): string {
-  return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
-}
+// Config unions that get a plainer message than TypeBox's "must match pattern".
+const UNION_HINTS = [SIZE_HINT, DURATION_HINT];
 
 /**
  * Every problem in a config; empty when it is valid. `written` is the config as written (after `${VAR}`), `value` the same
@@ -30,7 +20,7 @@ export function keyPath(path: readonly (string | number)[]): string {
  */
 export function checkConfig(written: unknown, value: unknown, source: YamlSource): Problem[] {
   const problems: Problem[] = [];
-  const add = (path: Path, message: string, opts?: { key?: boolean }) => {
+  const add = (path: KeyPath, message: string, opts?: { key?: boolean }) => {
     problems.push({ file: source.file, ...source.positionOf(path, opts), message: `${keyPath(path)}: ${message}` });
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -43,13 +33,13 @@ export function checkConfig(written: unknown, value: unknown, source: YamlSource
   for (const [key, validator] of SECTION_VALIDATORS) {
     const section = record[key];
     if (validator.Check(section)) valid.add(key);
-    else schemaErrors(validator.Errors(section), [key], add);
+    else reportSchemaErrors(validator.Errors(section), [key], add, (path, error) => describeUnion(schemaAt(path), error.message, UNION_HINTS));
   }
   semanticChecks(record, valid, add);
   return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function findUnknownKeys(value: unknown, schema: JsonSchema | undefined, path: Path, add: (p: Path, m: string, o?: { key?: boolean }) => void): void {
+function findUnknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPath, add: (p: KeyPath, m: string, o?: { key?: boolean }) => void): void {
   if (!schema || value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
     if (schema.items) value.forEach((item, i) => findUnknownKeys(item, schema.items, [...path, i], add));
@@ -96,66 +86,15 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-interface SchemaError {
-  instancePath: string;
-  keyword: string;
-  message: string;
-  params: Record<string, unknown>;
-}
-
-/** One message per offending value: union branches collapse into "must be one of" / "must be a size". */
-function schemaErrors(errors: readonly SchemaError[], base: Path, add: (p: Path, m: string) => void): void {
-  const seen = new Set<string>();
-  for (const error of errors) {
-    // Unknown keys are reported by findUnknownKeys, at the key itself and with a suggestion.
-    if (error.keyword === 'additionalProperties' || (error.keyword === 'boolean' && error.message === 'schema is false')) continue;
-    const path = [...base, ...pointerSegments(error.instancePath)];
-    if (error.keyword === 'required') {
-      const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
-      for (const name of missing) add([...path, name], 'is required');
-      continue;
-    }
-    const id = keyPath(path);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    add(path, describe(schemaAt(path), error.message));
-  }
-}
-
-function describe(schema: JsonSchema | undefined, fallback: string): string {
-  const branches = schema?.anyOf;
-  if (!branches) return fallback;
-  if (branches.every((b) => 'const' in b)) return `must be one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}`;
-  const pattern = branches.find((b) => typeof b.pattern === 'string')?.pattern;
-  if (pattern === SIZE_PATTERN) return 'must be a size such as 512kb, 1mb, 10gb (or a number of bytes)';
-  if (pattern === DURATION_PATTERN) return 'must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)';
-  return fallback;
-}
-
-/** JSON pointer (`/auth/oauth2/clients/0/id`) to path segments; numeric segments become indexes. */
-function pointerSegments(pointer: string): Path {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-/** The schema node that describes the value at `path` (undefined if the path leaves the schema). */
+/** The config schema node that describes the value at `path` (undefined if the path leaves the schema). */
 export function schemaAt(path: readonly (string | number)[]): JsonSchema | undefined {
-  let node: JsonSchema | undefined = ROOT;
-  for (const seg of path) {
-    if (!node) return undefined;
-    node = typeof seg === 'number' ? node.items : node.properties && Object.hasOwn(node.properties, seg) ? node.properties[seg] : undefined;
-  }
-  return node;
+  return subschemaAt(ROOT, path);
 }
 
 type Section = Record<string, unknown>;
 
 /** Rules the schema cannot say; each runs only on a section that passed the schema, so its types are known. */
-function semanticChecks(config: Record<string, unknown>, valid: Set<string>, add: (p: Path, m: string) => void): void {
+function semanticChecks(config: Record<string, unknown>, valid: Set<string>, add: (p: KeyPath, m: string) => void): void {
   if (valid.has('auth')) {
     const auth = config.auth as Section;
     const mode = auth.mode as string;
@@ -169,7 +108,7 @@ function semanticChecks(config: Record<string, unknown>, valid: Set<string>, add
   }
 }
 
-function checkAddresses(list: string[], path: Path, add: (p: Path, m: string) => void): void {
+function checkAddresses(list: string[], path: KeyPath, add: (p: KeyPath, m: string) => void): void {
   list.forEach((entry, i) => {
     if (!isAddressOrCidr(entry)) add([...path, i], `"${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`);
   });

@@ -1,24 +1,15 @@
 // TypeBox validation of one pipeline value (or one sink's options) as key-path messages: unknown keys at the key, one message per bad value.
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { DURATION_HINT, describeUnion, reportSchemaErrors, subschemaAt, type JsonSchema, type KeyPath, type UnionHint } from '../config/schema-errors.ts';
 
-export type KeyPath = (string | number)[];
+// Re-exported: the pipeline and test-file loaders word their own messages with them.
+export { keyPath, type KeyPath } from '../config/schema-errors.ts';
 /** Receives one problem: where (key path), what, and whether it points at the key rather than its value. */
 export type AddProblem = (path: KeyPath, message: string, opts?: { key?: boolean }) => void;
 
-type JsonSchema = {
-  type?: string;
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
-  anyOf?: JsonSchema[];
-  additionalProperties?: unknown;
-  pattern?: string;
-};
-
-/** `sinks[0].retry.attempts`: how key paths read in messages. */
-export function keyPath(path: readonly (string | number)[]): string {
-  return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
-}
+// Any string branch whose pattern names duration units reads as a duration, so a plugin's own duration union does too.
+const UNION_HINTS: UnionHint[] = [{ matches: (pattern) => pattern.includes('ms|s|m|h'), message: DURATION_HINT.message }];
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
@@ -46,21 +37,11 @@ export function checkAgainst(schema: TSchema, value: unknown, base: KeyPath, add
   unknownKeys(value, schema as JsonSchema, base, counted);
   const validator = validatorFor(schema);
   if (!validator.Check(value)) {
-    const seen = new Set<string>();
-    for (const error of validator.Errors(value)) {
-      if (error.keyword === 'additionalProperties' || (error.keyword === 'boolean' && error.message === 'schema is false')) continue;
-      const path = [...base, ...pointerSegments(error.instancePath)];
-      if (error.keyword === 'required') {
-        const missing = ((error.params as Record<string, unknown>).requiredProperties as string[] | undefined) ?? [];
-        for (const name of missing) counted([...path, name], 'is required');
-        continue;
-      }
-      const id = keyPath(path);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const at = schemaAt(schema as JsonSchema, path.slice(base.length));
-      counted(path, error.keyword === 'pattern' && at?.pattern ? patternMessage(at, valueAt(value, path.slice(base.length))) : describe(at, error.message));
-    }
+    reportSchemaErrors(validator.Errors(value), base, counted, (path, error) => {
+      const rel = path.slice(base.length);
+      const at = subschemaAt(schema as JsonSchema, rel);
+      return error.keyword === 'pattern' && at?.pattern ? patternMessage(at, valueAt(value, rel)) : describeUnion(at, error.message, UNION_HINTS);
+    });
   }
   return count === 0;
 }
@@ -80,14 +61,6 @@ function unknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPa
   }
 }
 
-function describe(schema: JsonSchema | undefined, fallback: string): string {
-  const branches = schema?.anyOf;
-  if (!branches) return fallback;
-  if (branches.every((b) => 'const' in b)) return `must be one of ${branches.map((b) => JSON.stringify((b as { const: unknown }).const)).join(', ')}`;
-  if (branches.some((b) => b.pattern?.includes('ms|s|m|h'))) return 'must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)';
-  return fallback;
-}
-
 /** "fast" is not in the expected form (e.g. 1/s): the schema's example says more than its regular expression. */
 function patternMessage(schema: JsonSchema | undefined, value: unknown): string {
   const shown = JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value);
@@ -100,20 +73,4 @@ function valueAt(value: unknown, path: KeyPath): unknown {
   let node = value;
   for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
   return node;
-}
-
-function schemaAt(root: JsonSchema, path: KeyPath): JsonSchema | undefined {
-  let node: JsonSchema | undefined = root;
-  for (const seg of path) node = typeof seg === 'number' ? node?.items : node?.properties?.[seg];
-  return node;
-}
-
-/** JSON pointer (`/sinks/0/retry`) to path segments; numeric segments become indexes. */
-function pointerSegments(pointer: string): KeyPath {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
