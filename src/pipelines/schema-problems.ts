@@ -1,7 +1,7 @@
 // TypeBox validation of one pipeline value (or one sink's options) as key-path messages: unknown keys at the key, one message per bad value.
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { DURATION_HINT, describeUnion, reportSchemaErrors, subschemaAt, type JsonSchema, type KeyPath, type UnionHint } from '../config/schema-errors.ts';
+import { DURATION_HINT, SIZE_HINT, describeUnion, reportSchemaErrors, subschemaAt, type JsonSchema, type KeyPath, type UnionHint } from '../config/schema-errors.ts';
 
 // Re-exported: the pipeline and test-file loaders word their own messages with them.
 export { keyPath, type KeyPath } from '../config/schema-errors.ts';
@@ -9,7 +9,7 @@ export { keyPath, type KeyPath } from '../config/schema-errors.ts';
 export type AddProblem = (path: KeyPath, message: string, opts?: { key?: boolean }) => void;
 
 // Any string branch whose pattern names duration units reads as a duration, so a plugin's own duration union does too.
-const UNION_HINTS: UnionHint[] = [{ matches: (pattern) => pattern.includes('ms|s|m|h'), message: DURATION_HINT.message }];
+const UNION_HINTS: UnionHint[] = [SIZE_HINT, { matches: (pattern) => pattern.includes('ms|s|m|h'), message: DURATION_HINT.message }];
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
@@ -55,7 +55,8 @@ function unknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPa
   if (!schema.properties) return;
   const open = schema.additionalProperties !== undefined && schema.additionalProperties !== false;
   for (const [key, child] of Object.entries(value)) {
-    const childSchema = schema.properties[key];
+    // Own properties only: `constructor`, `toString` or `__proto__` must not resolve to Object.prototype members.
+    const childSchema = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     if (childSchema) unknownKeys(child, childSchema, [...path, key], add);
     else if (!open) add([...path, key], `unknown key (known: ${Object.keys(schema.properties).join(', ')})`, { key: true });
   }
