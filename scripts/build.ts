@@ -39,7 +39,8 @@ const uwsDir = dirname(dirname(require.resolve('uWebSockets.js')));
 const target = join(dist, 'node_modules', 'uWebSockets.js');
 await mkdir(join(target, 'binaries'), { recursive: true });
 await cp(join(uwsDir, 'src'), join(target, 'src'), { recursive: true });
-await cp(join(uwsDir, 'dist'), join(target, 'dist'), { recursive: true });
+// The package's dist/ holds the JS fallback plus prebuilt .node files the loader never uses: only the JS is shipped.
+await cp(join(uwsDir, 'dist'), join(target, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.node') });
 await cp(join(uwsDir, 'package.json'), join(target, 'package.json'));
 await cp(join(uwsDir, 'LICENSE'), join(target, 'LICENSE')).catch(() => {});
 const wanted = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
