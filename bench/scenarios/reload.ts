@@ -1,6 +1,5 @@
 // Scenario `reload`: 100 pipelines reloaded (admin POST /reload, and by touching the files) while constant-rate load runs.
-import { utimes } from 'node:fs/promises';
-import { readdir } from 'node:fs/promises';
+import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startDaemon, type Daemon } from '../harness/daemon.ts';
