@@ -57,7 +57,7 @@ function parse() {
     runs: int(values.runs, quick ? 1 : 3, 'runs', 50),
     out: resolve(values.out ?? join(benchDir, 'results')),
     durationSec: int(values.duration, quick ? 1 : 10, 'duration', 3600),
-    backlogEvents: int(values['backlog-events'], quick ? 3000 : 1_000_000, 'backlog-events', 50_000_000),
+    backlogEvents: int(values['backlog-events'], quick ? 2000 : 1_000_000, 'backlog-events', 50_000_000),
     cpuProf: values['cpu-prof'],
   };
 }

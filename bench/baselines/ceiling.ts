@@ -19,12 +19,17 @@ app.post('/*', (res) => {
       aborted = true;
       return;
     }
-    // uWS reuses the chunk's memory after this callback returns, so copy it.
-    chunks.push(Buffer.from(chunk.slice(0)));
-    if (!isLast || aborted) return;
+    if (aborted) return;
+    if (!isLast) {
+      // uWS reuses the chunk's memory after this callback returns, so keep a copy.
+      chunks.push(Buffer.from(chunk.slice(0)));
+      return;
+    }
+    // The last (usually only) chunk is parsed inside the callback, where its memory is still valid: no copy.
+    const last = Buffer.from(chunk);
     let status = '200 OK';
     try {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      JSON.parse((chunks.length ? Buffer.concat([...chunks, last]) : last).toString('utf8'));
     } catch {
       status = '400 Bad Request';
     }

@@ -19,7 +19,7 @@ interface Line {
 function panel(title: string, unit: string, y0: number, rows: ScenarioResult[], fig: string, lines: Line[]): string {
   const values = rows.map((r) => (r.status === 'ok' ? r.summary[fig] : undefined));
   const maxV = Math.max(1e-9, ...values.map((v) => (v && Number.isFinite(v.max) ? v.max : 0)), ...lines.map((l) => l.at));
-  const scale = (W - LEFT - 90) / maxV;
+  const scale = (W - LEFT - 110) / maxV; // room right of the longest bar for its label
   const out = [`<text x="10" y="${y0 + 16}" font-weight="bold">${esc(title)}</text>`];
   rows.forEach((r, i) => {
     const y = y0 + 30 + i * (BAR_H + GAP);

@@ -31,7 +31,8 @@ export function pinGenerator(): CpuPlan {
   const generatorCores = String(cores - 1);
   const serverCores = cores === 2 ? '0' : `0-${cores - 2}`;
   try {
-    execFileSync('taskset', ['-cp', generatorCores, String(process.pid)], { stdio: 'ignore', timeout: 2000 });
+    // -a: every thread of this process (libuv and V8 threads already exist), not just the main one.
+    execFileSync('taskset', ['-a', '-cp', generatorCores, String(process.pid)], { stdio: 'ignore', timeout: 2000 });
   } catch {
     return { serverCores: undefined, generatorCores: undefined, note: 'taskset failed: no pinning' };
   }

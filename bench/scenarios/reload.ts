@@ -39,7 +39,7 @@ export const reload: Scenario = {
       if (m) logged.push(Number(m[1]));
     });
     try {
-      const durationSec = ctx.quick ? 3 : Math.max(10, ctx.latencySec);
+      const durationSec = ctx.quick ? 2 : Math.max(10, ctx.latencySec);
       const rate = ctx.quick ? 200 : 2000;
       const admin: number[] = [];
       const notes: string[] = [];
@@ -57,7 +57,7 @@ export const reload: Scenario = {
       })();
       const load = await openLoop({ url: daemon.url, bodies: ctx.bodies, rate, durationSec });
       await actions;
-      await new Promise((r) => setTimeout(r, 1000)); // let a watcher-triggered reload finish and log
+      await new Promise((r) => setTimeout(r, ctx.quick ? 500 : 1000)); // let a watcher-triggered reload finish and log
       if (admin.length === 0 && logged.length === 0) {
         throw new Unavailable(`no reload could be measured (${notes[0] ?? 'no reload log line with a duration'})`);
       }
