@@ -73,7 +73,7 @@ export interface RateResult {
 
 /**
  * Open-loop constant rate: requests are due at fixed times whatever the server does, and latency is measured
- * from the due time, which avoids coordinated omission. `onTick` runs every ~10 ms (for side actions like reloads).
+ * from the due time, which avoids coordinated omission. Requests still unanswered 15 s after the schedule ends count as failed.
  * @example const r = await openLoop({ url, bodies, rate: 2000, durationSec: 5 });
  */
 export async function openLoop(opts: {
