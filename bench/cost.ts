@@ -1,7 +1,8 @@
 // `npm run bench:cost -- <scenario>`: the daemon's CPU time per accepted event (µs), from /proc/<pid>/stat.
 // CPU time, unlike requests/s, barely moves when other work shares the machine, so it is the figure to
 // compare before and after a change to the hot path. Scenarios: none (ingress only), route (20 mixed
-// pipelines, file sinks), fanout (5 file sinks). Sends a fixed number of events, waits for the sinks to
+// pipelines, file sinks), fanout (5 file sinks, one JSONata transform), nojs (5 file sinks, no transform: the
+// delivery path without JSONata). Sends a fixed number of events, waits for the sinks to
 // settle, then reads utime+stime of the daemon process.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,14 @@ const dir = mkdtempSync(join(tmpdir(), 'hookroute-cost-'));
 const out = join(dir, 'out');
 mkdirSync(join(dir, 'p'));
 mkdirSync(out);
-const files = scenario === 'none' ? {} : scenario === 'fanout' ? fanoutPipeline(5, out) : mixedPipelines(20, out);
+const scenarios: Record<string, () => Record<string, string>> = {
+  none: () => ({}),
+  route: () => mixedPipelines(20, out),
+  fanout: () => fanoutPipeline(5, out),
+  nojs: () => fanoutPipeline(5, out, { transform: false }),
+};
+if (!scenarios[scenario]) throw new Error(`unknown scenario ${scenario}: one of ${Object.keys(scenarios).join(', ')}`);
+const files = scenarios[scenario]!();
 for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'p', name), text);
 writeFileSync(join(dir, 'c.yaml'), 'server: {host: 127.0.0.1, port: 0}\nadmin: {port: 0}\npipelines: {dir: ./p, watch: false}\nstorage: {dir: ./data}\nlog: {level: info}\n');
 const entry = fromSource ? [join(repoRoot, 'bin', 'hookroute.js')] : [join(repoRoot, 'dist', 'hookroute.js')];

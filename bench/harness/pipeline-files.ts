@@ -44,11 +44,12 @@ export function mixedPipelines(count: number, outDir: string): Record<string, st
 }
 
 /**
- * One pipeline for every event, with `sinks` file sinks (the fan-out scenario).
+ * One pipeline for every event, with `sinks` file sinks (the fan-out scenario); `transform: false` delivers the raw
+ * event, which isolates the delivery path from JSONata (the `nojs` cost scenario).
  * @example fanoutPipeline(5, '/tmp/out') // { 'fanout.yaml': ... }
  */
-export function fanoutPipeline(sinks: number, outDir: string): Record<string, string> {
-  const lines = ['name: fanout', `transform: ${block(NAIVE_TRANSFORM).replace(/\n {4}/, '\n  ')}`, 'sinks:'];
+export function fanoutPipeline(sinks: number, outDir: string, opts: { transform?: boolean } = {}): Record<string, string> {
+  const lines = ['name: fanout', ...(opts.transform === false ? [] : [`transform: ${block(NAIVE_TRANSFORM).replace(/\n {4}/, '\n  ')}`]), 'sinks:'];
   for (let i = 1; i <= sinks; i++) lines.push('  - type: file', `    name: file${i}`, `    path: ${JSON.stringify(join(outDir, `fanout-${i}.jsonl`))}`);
   return { 'fanout.yaml': `${lines.join('\n')}\n` };
 }
