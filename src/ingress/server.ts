@@ -11,6 +11,10 @@ import { parseEvent } from './event-body.ts';
 import { IpAllow } from './ip-allow.ts';
 import { MAX_TOKEN_REQUEST_BYTES, TOKEN_RESPONSE_HEADERS, TokenIssuer, handleTokenRequest } from './oauth.ts';
 
+
+/** uSockets LIBUS_LISTEN_EXCLUSIVE_PORT (the `ListenOptions` enum is declared in the typings but not exported as a value). */
+const EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (this: TemplatedApp, host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
 export interface IngressDeps {
   /** Loaded config (sizes in bytes). */
   config: Config;
@@ -125,13 +129,17 @@ class UwsIngress implements Ingress {
   listen(): Promise<{ port: number }> {
     const { host, port } = this.deps.config.server;
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
+      const onListen = (socket: us_listen_socket | false) => {
         if (!socket) return reject(new Error(`ingress cannot listen on ${host}:${port} (address in use or not available)`));
         this.listenSocket = socket;
         const bound = uWS.us_socket_local_port(socket);
         this.deps.logger.info({ host, port: bound, path: this.deps.config.server.path, native: this.native }, this.native ? 'ingress listening (native uWebSockets.js)' : 'ingress listening (uWebSockets.js JS fallback: slower)');
         resolve({ port: bound });
-      });
+      };
+      // uWS listens with SO_REUSEPORT by default: a second daemon on the same port would silently split the traffic.
+      // The exclusive flag makes it fail like any other server. (The native binding takes host, port, options; its typings omit that form.)
+      if (this.native) (this.app.listen as unknown as ListenWithOptions).call(this.app, host, port, EXCLUSIVE_PORT, onListen);
+      else this.app.listen(host, port, onListen);
     });
   }
 

@@ -1,7 +1,7 @@
 // Black-box tests of the ingress contract table: every status code, against a real uWS listener on loopback.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { request } from 'undici';
 import { HandoffRefused } from '../../src/events/record.ts';
 import { counterValue, errorCodeOf, head, rawRequest, startIngress, type TestIngress } from './ingress-harness.ts';
@@ -278,4 +278,14 @@ describe('ingress shutdown and load shedding', () => {
       t.close();
     }
   });
+});
+
+test('a second ingress on a port already in use fails to listen instead of sharing it (no SO_REUSEPORT split)', async (t) => {
+  const first = await startIngress();
+  t.after(() => first.close());
+  await assert.rejects(startIngress({ server: { port: first.port } }), /cannot listen/);
+  // The first one still serves.
+  const res = await request(first.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"eventName":"emailOpen"}' });
+  await res.body.dump();
+  assert.equal(res.statusCode, 200);
 });
