@@ -1,7 +1,8 @@
 // Loads every pipeline file of a folder into a new routing table; a broken file keeps its previous version.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Problem } from '../config/yaml-source.ts';
+import type { CompileCache, CompileOutcome } from './compile-cache.ts';
 import { compilePipelineFile, type SinkTypes } from './compile-file.ts';
 import { Router, type CompiledPipeline } from './router.ts';
 import type { RoutingTable } from './table.ts';
@@ -12,6 +13,8 @@ export interface LoadResult {
   table: RoutingTable;
   problems: Problem[];
   files: { file: string; pipeline?: string; ok: boolean }[];
+  /** Files this load compiled; the others were unchanged and came from `cache`. */
+  compiled: string[];
 }
 
 export interface LoadOptions {
@@ -28,6 +31,8 @@ export interface LoadOptions {
   previous?: RoutingTable;
   /** Version of the new table (default: previous version + 1, else 1). */
   version?: number;
+  /** Compiled files of earlier loads: a file whose content did not change is not compiled again. */
+  cache?: CompileCache;
 }
 
 /** Limits on what a pipelines folder may hold, so a stray file cannot exhaust memory. */
@@ -35,6 +40,8 @@ const MAX_FILES = 1000;
 const MAX_FILE_BYTES = 1024 * 1024;
 const PIPELINE_FILE = /\.ya?ml$/i;
 const TEST_FILE = /\.test\.ya?ml$/i;
+/** Compiling runs on the event loop that also answers ingress: give it a turn after this much work. */
+const YIELD_AFTER_MS = 4;
 
 /** True for a pipeline file name: `*.yaml` / `*.yml`, not a dotfile, not a `*.test.yaml`. */
 export function isPipelineFile(name: string): boolean {
@@ -55,17 +62,21 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
   const version = opts.version ?? (opts.previous ? opts.previous.version + 1 : 1);
   const problems: Problem[] = [];
   const files: LoadResult['files'] = [];
+  const compiled: string[] = [];
 
+  // Reads are synchronous on purpose: pipeline files are small (capped) and local, so a read costs microseconds, while
+  // an async read waits in libuv's 4-thread pool behind every journal fsync and sink write queued by live traffic
+  // (measured: 100 files took 0.2-3.6 s to reload under load, nearly all of it waiting there).
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true }))
+    names = readdirSync(dir, { withFileTypes: true })
       .filter((e) => (e.isFile() || e.isSymbolicLink()) && isPipelineFile(e.name))
       .map((e) => e.name)
       .sort();
   } catch (err) {
     problems.push({ file: display(dir), line: 1, col: 1, message: `cannot read the pipelines folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
     // Nothing can be read: keep running what ran before rather than dropping every route.
-    return { table: new Router(version, previous ? allOf(previous) : []), problems, files };
+    return { table: new Router(version, previous ? allOf(previous) : []), problems, files, compiled };
   }
   if (names.length > MAX_FILES) {
     problems.push({ file: display(dir), line: 1, col: 1, message: `${names.length} pipeline files: only the first ${MAX_FILES} are loaded` });
@@ -74,10 +85,15 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
 
   const pipelines: CompiledPipeline[] = [];
   const owner = new Map<string, string>();
+  let since = performance.now();
   for (const name of names) {
+    if (performance.now() - since >= YIELD_AFTER_MS) {
+      await new Promise((r) => setImmediate(r));
+      since = performance.now();
+    }
     const file = join(dir, name);
     const shown = display(file);
-    const result = await compileOne(file, shown, opts, env);
+    const result = compileOne(file, shown, opts, env, compiled);
     let pipeline = result.pipeline;
     problems.push(...result.problems);
     if (pipeline && owner.has(pipeline.info.name)) {
@@ -97,19 +113,26 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
     }
     files.push({ file, ...(kept[0] ? { pipeline: kept[0].info.name } : {}), ok: false });
   }
-  return { table: new Router(version, pipelines), problems, files };
+  opts.cache?.keepOnly(new Set(names.map((name) => join(dir, name))));
+  return { table: new Router(version, pipelines), problems, files, compiled };
 }
 
-async function compileOne(file: string, shown: string, opts: LoadOptions, env: NodeJS.ProcessEnv) {
+/** Read and compile one file, or take its outcome from the cache when its content is unchanged; `compiled` collects real compiles. */
+function compileOne(file: string, shown: string, opts: LoadOptions, env: NodeJS.ProcessEnv, compiled: string[]): CompileOutcome {
   let text: string;
   try {
-    const info = await stat(file);
+    const info = statSync(file);
     if (info.size > MAX_FILE_BYTES) return { problems: [{ file: shown, line: 1, col: 1, message: `file is ${info.size} bytes; a pipeline file may be at most 1mb` }] };
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     return { problems: [{ file: shown, line: 1, col: 1, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };
   }
-  return compilePipelineFile({ file, displayFile: shown, text, sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
+  const cached = opts.cache?.lookup(file, text, { sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
+  if (cached?.outcome) return cached.outcome;
+  const outcome = compilePipelineFile({ file, displayFile: shown, text, sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
+  compiled.push(file);
+  if (cached) opts.cache!.store(file, cached.key, outcome);
+  return outcome;
 }
 
 function allOf(table: Router): CompiledPipeline[] {

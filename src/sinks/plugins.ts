@@ -46,6 +46,9 @@ export async function listPluginFiles(dir: string): Promise<string[]> {
   return files;
 }
 
+/** Options schemas that compiled once: an unchanged plugin comes back from the module cache on every reload, and compiling is costly. */
+const validSchemas = new WeakSet<object>();
+
 /** Why `value` is not a usable sink definition, or undefined when it is one. */
 export function checkSinkDefinition(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return 'is not a sink definition object';
@@ -59,10 +62,13 @@ export function checkSinkDefinition(value: unknown): string | undefined {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     return `sink "${def.type}": options must be a TypeBox (JSON Schema) object, e.g. Type.Object({ url: Type.String() })`;
   }
-  try {
-    Compile(options as never);
-  } catch (err) {
-    return `sink "${def.type}": options is not a valid schema: ${(err as Error).message}`;
+  if (!validSchemas.has(options)) {
+    try {
+      Compile(options as never);
+    } catch (err) {
+      return `sink "${def.type}": options is not a valid schema: ${(err as Error).message}`;
+    }
+    validSchemas.add(options);
   }
   if (def.defaults !== undefined) {
     const d = def.defaults as Record<string, unknown> | null;

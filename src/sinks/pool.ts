@@ -23,10 +23,10 @@ export class SinkPool {
 
   /** Create sinks for every lane of `table` that has none yet or whose fingerprint changed. A sink whose factory throws makes the lane fail its sends until the next reload. */
   async prepare(table: RoutingTable, registry: SinkRegistry): Promise<void> {
-    for (const spec of table.lanes.values()) {
-      if (this.live.get(spec.key) === spec.fingerprint || this.prepared.get(spec.key)?.fingerprint === spec.fingerprint) continue;
-      this.prepared.set(spec.key, await this.create(spec, registry));
-    }
+    const wanted = [...table.lanes.values()].filter((spec) => this.live.get(spec.key) !== spec.fingerprint && this.prepared.get(spec.key)?.fingerprint !== spec.fingerprint);
+    // Side by side: each creation may wait on I/O (opening a file, a socket), and under load one after another adds up.
+    const created = await Promise.all(wanted.map((spec) => this.create(spec, registry)));
+    wanted.forEach((spec, i) => this.prepared.set(spec.key, created[i]!));
   }
 
   /** Whether the lane for `spec` needs the newly prepared sink (config changed). */

@@ -50,3 +50,14 @@ export async function loadSinkTypes(opts: { pluginsDir: string; logger: Logger }
   const registry = createSinkRegistry([...builtIns, ...sinks.map((s) => ({ definition: s.definition, origin: s.file }))]);
   return { registry, problems };
 }
+
+/**
+ * True when `next` knows exactly the types of `current`, with the same definition objects (unchanged plugin files
+ * come back from the module cache). A reload keeps `current` then, so compiled pipelines stay valid and are reused.
+ * @example registry = sameSinkTypes(registry, loaded.registry) ? registry : loaded.registry;
+ */
+export function sameSinkTypes(current: SinkRegistry, next: SinkRegistry): boolean {
+  const types = current.types();
+  const nextTypes = next.types();
+  return types.length === nextTypes.length && types.every((t, i) => t === nextTypes[i] && current.get(t) === next.get(t) && current.origin(t) === next.origin(t));
+}
