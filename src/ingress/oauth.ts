@@ -89,18 +89,24 @@ function fail(error: ErrorCode, status: number, message: string, challenge?: str
   return { status, error, body: JSON.stringify({ error, message }), ...(challenge ? { challenge } : {}) };
 }
 
-/** Client id and secret from `Authorization: Basic ...` (RFC 6749 2.3.1: both parts form-urlencoded), or undefined. */
-function basicCredentials(authorization: string): { id: string; secret: string } | undefined {
+/**
+ * Client id and secret candidates from `Authorization: Basic ...`, or undefined. RFC 6749 2.3.1 says both parts are
+ * form-urlencoded first, but many clients (curl -u, most HTTP libraries) send them raw, and a secret from
+ * `openssl rand -base64` holds `+` and `/`: so the decoded form is tried first, then the raw one.
+ */
+function basicCredentials(authorization: string): { id: string; secret: string }[] | undefined {
   const m = /^basic\s+(\S+)\s*$/i.exec(authorization);
   if (!m) return undefined;
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
+  const raw = { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
   try {
     const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-    return { id: unform(decoded.slice(0, colon)), secret: unform(decoded.slice(colon + 1)) };
+    const form = { id: unform(raw.id), secret: unform(raw.secret) };
+    return form.id === raw.id && form.secret === raw.secret ? [raw] : [form, raw];
   } catch {
-    return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+    return [raw];
   }
 }
 
@@ -122,10 +128,11 @@ export function handleTokenRequest(issuer: TokenIssuer, authorization: string, c
   const formSecret = form.get('client_secret');
   // RFC 6749 2.3: a client must not use more than one authentication method per request.
   if (basic && formSecret !== null) return fail('invalid_request', 400, 'Use either HTTP Basic or form fields for client authentication, not both.');
-  const creds = basic ?? (formId !== null && formSecret !== null ? { id: formId, secret: formSecret } : undefined);
+  const candidates = basic ?? (formId !== null && formSecret !== null ? [{ id: formId, secret: formSecret }] : undefined);
   // Every 401 carries a challenge (the product contract), not only the Basic ones RFC 6749 5.2 requires it for.
-  if (!creds) return fail('invalid_client', 401, 'Client authentication is missing.', CLIENT_CHALLENGE);
-  if (!issuer.authenticateClient(creds.id, creds.secret)) return fail('invalid_client', 401, 'Client authentication failed.', CLIENT_CHALLENGE);
+  if (!candidates) return fail('invalid_client', 401, 'Client authentication is missing.', CLIENT_CHALLENGE);
+  const creds = candidates.find((c) => issuer.authenticateClient(c.id, c.secret));
+  if (!creds) return fail('invalid_client', 401, 'Client authentication failed.', CLIENT_CHALLENGE);
   const grant = form.get('grant_type');
   if (grant === null) return fail('invalid_request', 400, 'grant_type is required.');
   if (grant !== 'client_credentials') return fail('unsupported_grant_type', 400, 'Only grant_type=client_credentials is supported.');

@@ -70,6 +70,13 @@ describe('handleTokenRequest', () => {
     const out = handleTokenRequest(special, basic('a+b', encodeURIComponent('p:w+d')), FORM, form('grant_type=client_credentials'));
     assert.equal(out.status, 200);
   });
+  it('also accepts Basic credentials sent raw, as curl -u and most clients do (a base64 secret with + and /)', () => {
+    const special = new TokenIssuer({ clients: [{ id: 'cid', secret: 'ab+c/d==' }], tokenTtlMs: 1000 });
+    const out = handleTokenRequest(special, basic('cid', 'ab+c/d=='), FORM, form('grant_type=client_credentials'));
+    assert.equal(out.status, 200);
+    const wrong = handleTokenRequest(special, basic('cid', 'ab c/d=='), FORM, form('grant_type=client_credentials'));
+    assert.equal(wrong.status, 401);
+  });
   const cases: [string, string, string, string, number, string][] = [
     ['wrong secret (Basic)', basic('iterable', 'nope'), FORM, 'grant_type=client_credentials', 401, 'invalid_client'],
     ['wrong secret (form)', '', FORM, 'grant_type=client_credentials&client_id=iterable&client_secret=nope', 401, 'invalid_client'],
