@@ -1,4 +1,5 @@
 // Turns a config value (after env interpolation and defaults) into positioned problems: unknown keys, schema errors, semantic rules.
+import { parseDuration, parseSize } from './units.ts';
 import { BlockList, isIP } from 'node:net';
 import { Compile } from 'typebox/compile';
 import { ConfigSchema } from './schema.ts';
@@ -105,8 +106,21 @@ function semanticChecks(config: Record<string, unknown>, valid: Set<string>, add
     const server = config.server as Section;
     checkAddresses(server.trustProxy as string[], ['server', 'trustProxy'], add);
     if (server.path === '/oauth/token') add(['server', 'path'], '"/oauth/token" is reserved for the OAuth 2.0 token endpoint');
+    if (parseSize(server.maxBodyBytes as string | number) < 64) add(['server', 'maxBodyBytes'], 'must be at least 64 bytes (an Iterable event is larger)');
+  }
+  if (valid.has('storage')) {
+    const storage = config.storage as Section;
+    // 0 would refuse every event forever (503), which nobody means; there is no "unlimited": the disk has a size.
+    if (parseSize(storage.maxDiskBytes as string | number) < MIN_DISK_BYTES) add(['storage', 'maxDiskBytes'], 'must be at least 1mb');
+    if (parseSize(storage.segmentBytes as string | number) < 4096) add(['storage', 'segmentBytes'], 'must be at least 4kb');
+  }
+  if (valid.has('pipelines')) {
+    // A zero time box would let a runaway expression stall the daemon.
+    if (parseDuration((config.pipelines as Section).evalTimeout as string | number) < 1) add(['pipelines', 'evalTimeout'], 'must be at least 1ms');
   }
 }
+
+const MIN_DISK_BYTES = 1024 * 1024;
 
 function checkAddresses(list: string[], path: KeyPath, add: (p: KeyPath, m: string) => void): void {
   list.forEach((entry, i) => {

@@ -1,9 +1,12 @@
 // The config file format: one TypeBox schema that validates `config.yaml`, types the loaded config and documents every key.
 import Type, { type Static } from 'typebox';
 
+/** `512kb`, `1 MB`, `10GiB`: units in any letter case (JSON Schema patterns have no case-insensitive flag). */
+export const SIZE_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*([bB]|[kKmMgGtT][iI]?[bB])?\\s*$';
+
 /** A byte size: `512kb`, `1mb`, `10gb` or a plain number of bytes. */
 export const Size = (def: string, description: string) =>
-  Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)?\\s*$' }), Type.Integer({ minimum: 0 })], {
+  Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
     default: def,
     description,
     examples: [def],

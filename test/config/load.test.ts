@@ -50,6 +50,8 @@ describe('loadConfig: broken files', () => {
       yaml: 'shutdown: { grace: soon }\n',
       expect: ['config.yaml:1:20: shutdown.grace: must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)'],
     },
+    { name: 'a zero disk quota', yaml: 'storage:\n  maxDiskBytes: 0\n', expect: ['config.yaml:2:17: storage.maxDiskBytes: must be at least 1mb'] },
+    { name: 'no time box', yaml: 'pipelines: { evalTimeout: 0 }\n', expect: ['config.yaml:1:27: pipelines.evalTimeout: must be at least 1ms'] },
     { name: 'section of the wrong type', yaml: 'storage: 5\n', expect: ['config.yaml:1:10: storage: must be object'] },
     { name: 'not a mapping', yaml: '- a\n- b\n', expect: ['config.yaml:1:1: the config must be a mapping of keys (e.g. `server:`)'] },
     { name: 'YAML syntax', yaml: 'server:\n  port: [1,\n', expect: ['config.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
@@ -200,5 +202,20 @@ describe('loadConfig: values', () => {
 
   it('an empty section counts as an empty mapping', async () => {
     assert.deepEqual(await problemsOf('server:\nlog:\n  level: debug\n'), []);
+  });
+});
+
+describe('loadConfig: sizes in any letter case', () => {
+  it('reads 1MB, 2 GiB and 512Kb', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'hookroute-config-case-'));
+    try {
+      await writeFile(path.join(folder, 'config.yaml'), 'server: { maxBodyBytes: 1MB }\nstorage: { maxDiskBytes: 2 GiB, segmentBytes: 512Kb }\n');
+      const config = await loadConfig({ cwd: folder, env: {} });
+      assert.equal(config.server.maxBodyBytes, 1024 * 1024);
+      assert.equal(config.storage.maxDiskBytes, 2 * 1024 ** 3);
+      assert.equal(config.storage.segmentBytes, 512 * 1024);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
