@@ -62,7 +62,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     let table: RoutingTable = first.table;
     metrics.pipelinesLoaded.set(table.pipelines.length);
 
-    const sinks = new SinkPool({ baseDir: config.baseDir, logger });
+    const sinks = new SinkPool({ baseDir: config.baseDir, logger, metrics });
     await sinks.prepare(table, registry);
     cleanups.push(() => sinks.closeAll());
 
@@ -75,6 +75,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       storage: config.storage,
       table: () => table,
       createLane: (spec: LaneSpec, onSettled) => {
+        metrics.laneStarts.inc();
         const lane = new Lane({
           spec,
           sink: sinks.take(spec.key),

@@ -22,6 +22,8 @@ export class Metrics {
   readonly reloads = new Counter({ name: 'hookroute_pipeline_reloads_total', help: 'Pipeline reloads by result (ok, error).', labelNames: ['result'], registers: [this.registry] });
   readonly pipelinesLoaded = new Gauge({ name: 'hookroute_pipelines_loaded', help: 'Pipelines currently loaded.', registers: [this.registry] });
 
+  readonly sinkStarts = new Counter({ name: 'hookroute_sink_starts_total', help: 'Sink instances started: at start, then only by reloads that add a sink or change its config.', registers: [this.registry] });
+  readonly laneStarts = new Counter({ name: 'hookroute_sink_lane_starts_total', help: 'Delivery lanes started: at start, then only by reloads that add a sink or change its config.', registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'hookroute_sink_deliveries_total', help: 'Finished deliveries by pipeline, sink and result (delivered, dead_lettered).', labelNames: ['pipeline', 'sink', 'result'], registers: [this.registry] });
   readonly retries = new Counter({ name: 'hookroute_sink_retries_total', help: 'Failed attempts that will be retried.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
   readonly deliveryLatency = new Histogram({

@@ -1,4 +1,5 @@
 // Creates sink instances for the lanes of a routing table before it goes live, so a reload swaps in sinks that are ready.
+import type { Metrics } from '../admin/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { SinkInstance } from './define.ts';
@@ -19,7 +20,7 @@ export class SinkPool {
   private readonly prepared = new Map<string, Prepared>();
   private readonly controllers = new Map<string, AbortController>();
 
-  constructor(private readonly opts: { baseDir: string; logger: Logger }) {}
+  constructor(private readonly opts: { baseDir: string; logger: Logger; metrics?: Pick<Metrics, 'sinkStarts'> }) {}
 
   /** Create sinks for every lane of `table` that has none yet or whose fingerprint changed. A sink whose factory throws makes the lane fail its sends until the next reload. */
   async prepare(table: RoutingTable, registry: SinkRegistry): Promise<void> {
@@ -65,6 +66,7 @@ export class SinkPool {
 
   private async create(spec: LaneSpec, registry: SinkRegistry): Promise<Prepared> {
     const controller = new AbortController();
+    this.opts.metrics?.sinkStarts.inc();
     const def = registry.get(spec.type);
     const logger = this.opts.logger.child({ pipeline: spec.pipeline, sink: spec.sinkId });
     try {
