@@ -59,8 +59,8 @@ export interface SinkInstance {
 export interface SinkDefinition<S extends TSchema = TSchema> {
   /** The `type` users write in a pipeline's `sinks:` list. Lowercase letters, digits, `-` and `_`. */
   type: string;
-  /** One line for generated docs. */
-  description: string;
+  /** One line for generated docs (optional). */
+  description?: string;
   /** TypeBox schema of the sink's own options (everything but `type`, `name`, `transform`, `retry`, `queue`, `breaker`). */
   options: S;
   /** Queue defaults for this sink type (e.g. Slack: one message a second). */

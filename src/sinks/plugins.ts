@@ -56,7 +56,7 @@ export function checkSinkDefinition(value: unknown): string | undefined {
   if (typeof def.type !== 'string' || !SINK_TYPE_PATTERN.test(def.type)) {
     return `type ${JSON.stringify(def.type)} must be a name of lowercase letters, digits, "-" and "_" (starting with a letter)`;
   }
-  if (typeof def.description !== 'string') return `sink "${def.type}": description must be a string`;
+  if (def.description !== undefined && typeof def.description !== 'string') return `sink "${def.type}": description must be a string when given`;
   if (typeof def.create !== 'function') return `sink "${def.type}": create must be a function`;
   const options = def.options;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {

@@ -86,6 +86,9 @@ test('checkSinkDefinition explains what is wrong', () => {
   assert.match(checkSinkDefinition(null)!, /not a sink definition/);
   assert.match(checkSinkDefinition({ ...good, type: 'UPPER' })!, /lowercase/);
   assert.match(checkSinkDefinition({ ...good, description: 1 })!, /description/);
+  // The contract names type, options schema and factory; a description is optional.
+  const { description: _omitted, ...minimal } = good;
+  assert.equal(checkSinkDefinition(minimal), undefined);
   assert.match(checkSinkDefinition({ ...good, create: 'no' })!, /create must be a function/);
   assert.match(checkSinkDefinition({ ...good, options: 'string' })!, /options must be/);
   assert.match(checkSinkDefinition({ ...good, defaults: { rate: 'fast' } })!, /defaults.rate/);
