@@ -92,8 +92,10 @@ function filterOf(url: URL): { pipeline?: string; sink?: string } {
   return filter;
 }
 
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
 /**
- * Create the admin listener (not yet listening). Every route but `/healthz` needs `Authorization: Bearer <admin.token>`
+ * Create the admin listener (not yet listening). Every route but `/healthz` and `/readyz` needs `Authorization: Bearer <admin.token>`
  * when `admin.token` is set.
  *
  * @example
@@ -137,7 +139,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const route = ROUTES[url.pathname];
     const method = req.method === 'HEAD' ? 'GET' : (req.method as 'GET' | 'POST');
-    if (url.pathname !== '/healthz' && expected && !authorized(req.headers.authorization, expected)) {
+    // Probes stay open: a load balancer's health check cannot send a bearer token, and they reveal nothing.
+    if (!OPEN_PATHS.has(url.pathname) && expected && !authorized(req.headers.authorization, expected)) {
       return send(res, ERRORS.unauthorized.status, errorBody('unauthorized'), { 'www-authenticate': 'Bearer realm="hookroute-admin"' });
     }
     if (!route) return send(res, ERRORS.not_found.status, errorBody('not_found'));

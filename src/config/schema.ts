@@ -119,7 +119,7 @@ const AdminSchema = Type.Object(
     enabled: Type.Boolean({ default: true, description: 'Run the admin listener.' }),
     host: Type.String({ default: '127.0.0.1', description: 'Admin listener address (keep it private).' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090, description: 'Admin listener port; 0 picks a free port.' }),
-    token: Type.Optional(Secret('Bearer token required on admin requests other than `/healthz`.')),
+    token: Type.Optional(Secret('Bearer token required on admin requests other than the `/healthz` and `/readyz` probes.')),
   },
   { additionalProperties: false, default: {}, description: 'Health, metrics, pipelines and reload.' },
 );

@@ -236,11 +236,12 @@ describe('admin server with admin.token', () => {
   });
   after(() => admin.close());
 
-  it('/healthz never needs the token', async () => {
+  it('/healthz and /readyz never need the token (load balancer probes)', async () => {
     assert.equal((await call(port, 'GET', '/healthz')).status, 200);
+    assert.equal((await call(port, 'GET', '/readyz')).status, 200);
   });
 
-  for (const [method, path] of [['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/pipelines'], ['POST', '/reload'], ['GET', '/dlq'], ['POST', '/dlq/replay'], ['GET', '/nope']] as const) {
+  for (const [method, path] of [['GET', '/metrics'], ['GET', '/pipelines'], ['POST', '/reload'], ['GET', '/dlq'], ['POST', '/dlq/replay'], ['GET', '/nope']] as const) {
     it(`${method} ${path} is 401 without, or with a wrong, token`, async () => {
       fake.calls.length = 0;
       for (const token of [undefined, 'Bearer wrong', 'Bearer s3cret-admin-and-more', 's3cret-admin', 'Basic s3cret-admin']) {
