@@ -157,7 +157,11 @@ function lanePolicies(def: SinkDefinition, entry: Record<string, unknown>, base:
         ...(queue.rate !== undefined ? { rate: parseRate(queue.rate as string) } : {}),
         capacity: queue.capacity as number,
       },
-      breaker: { threshold: breaker.threshold as number, cooldownMs: parseDuration(breaker.cooldown as string | number) },
+      // The breaker never pauses a sink longer than its retry policy would wait anyway, so it cannot stretch a short schedule.
+      breaker: {
+        threshold: breaker.threshold as number,
+        cooldownMs: Math.min(parseDuration(breaker.cooldown as string | number), parseDuration(retry.maxDelay as string | number)),
+      },
     };
   } catch (err) {
     at(base, (err as Error).message);

@@ -24,8 +24,8 @@ export const QueueSchema = Type.Object(
 
 export const BreakerSchema = Type.Object(
   {
-    threshold: Type.Integer({ minimum: 1, default: 5, description: 'Consecutive failed attempts that open the breaker.' }),
-    cooldown: Duration('30s', 'Pause before one probe delivery is let through (half-open).'),
+    threshold: Type.Integer({ minimum: 1, default: 10, description: 'Consecutive failed attempts (across all deliveries of this sink) that open the breaker.' }),
+    cooldown: Duration('10s', 'Pause before one probe delivery is let through (half-open); never longer than `retry.maxDelay`.'),
   },
   { additionalProperties: false, description: 'Per-sink circuit breaker.' },
 );

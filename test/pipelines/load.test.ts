@@ -115,6 +115,10 @@ test('lanes: ids, normalised policies, sink-type defaults, fingerprints', async 
     '    retry: { attempts: 3, initialDelay: 1s, maxDelay: 2m }',
     '    queue: { concurrency: 2, rate: 5/10s }',
     '  - type: http',
+    '    name: short',
+    '    url: https://c.example',
+    '    retry: { maxDelay: 200ms }',
+    '  - type: http',
     '    url: https://b.example',
     '  - type: slack',
     '    name: alerts',
@@ -125,17 +129,19 @@ test('lanes: ids, normalised policies, sink-type defaults, fingerprints', async 
   const dir = await folder({ 'fwd.yaml': text });
   const { problems, table } = await load(dir);
   assert.deepStrictEqual(problems, []);
-  assert.deepStrictEqual([...table.lanes.keys()], ['fwd/http', 'fwd/http-2', 'fwd/alerts']);
-  const [a, b, slack] = [...table.lanes.values()];
+  assert.deepStrictEqual([...table.lanes.keys()], ['fwd/http', 'fwd/short', 'fwd/http-2', 'fwd/alerts']);
+  const [a, short, b, slack] = [...table.lanes.values()];
+  assert.deepStrictEqual(short!.breaker, { threshold: 10, cooldownMs: 200 }, 'the breaker pause is capped by retry.maxDelay');
   assert.deepStrictEqual(a!.options, { url: 'https://a.example', method: 'POST' });
   assert.deepStrictEqual(a!.retry, { attempts: 3, initialDelayMs: 1000, maxDelayMs: 120_000 });
   assert.deepStrictEqual(a!.queue, { concurrency: 2, rate: { count: 5, intervalMs: 10_000 }, capacity: 1000 });
   assert.deepStrictEqual(b!.retry, { attempts: 8, initialDelayMs: 500, maxDelayMs: 300_000 });
-  assert.deepStrictEqual(b!.breaker, { threshold: 5, cooldownMs: 30_000 });
+  assert.deepStrictEqual(b!.breaker, { threshold: 10, cooldownMs: 10_000 });
+  assert.deepStrictEqual(a!.breaker, { threshold: 10, cooldownMs: 10_000 });
   assert.deepStrictEqual(slack!.queue, { concurrency: 1, rate: { count: 1, intervalMs: 1000 }, capacity: 1000 }, 'slack type defaults');
   assert.deepStrictEqual(slack!.options, { webhookUrl: 'https://hooks.example/x' });
   assert.deepStrictEqual(slack!.breaker, { threshold: 2, cooldownMs: 60_000 });
-  assert.deepStrictEqual(slack!.source, { file: join(dir, 'fwd.yaml'), line: 9 });
+  assert.deepStrictEqual(slack!.source, { file: join(dir, 'fwd.yaml'), line: 13 });
   assert.notEqual(a!.fingerprint, b!.fingerprint);
 
   const again = await load(dir);
