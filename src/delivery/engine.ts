@@ -8,7 +8,7 @@ import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { DeadLetter, DeadLetterStore } from './dead-letter.ts';
 import { matchErrorRecord, quarantinedRecord, removedLaneRecord, splitLaneKey } from './dead-letter-records.ts';
 import { Journal } from './journal.ts';
-import type { EventFields } from './journal-format.ts';
+import { EventReader } from './event-reader.ts';
 import { LaneFeed, READ_BATCH, type EngineLane, type FeedSource } from './lane-feed.ts';
 import { OwedIndex } from './owed-index.ts';
 import { owedLanes, replayTarget } from './owed-lanes.ts';
@@ -66,6 +66,7 @@ export class DeliveryEngine implements EventHandoff {
   /** Highest id whose routing has been applied to the index: refills never read past it. */
   private appliedHead = 0;
   private readonly source: FeedSource;
+  private readonly reader: EventReader;
 
   private constructor(
     private readonly deps: EngineDeps,
@@ -73,6 +74,11 @@ export class DeliveryEngine implements EventHandoff {
     private readonly index: OwedIndex,
   ) {
     journal.onSealed = () => this.deleteFinished();
+    this.reader = new EventReader({
+      locate: (id) => index.location(id),
+      readEvents: (locs) => journal.readEvents(locs),
+      onError: (id, err) => deps.logger.error({ err, eventId: id }, 'journal: an owed event cannot be read back; it is given up'),
+    });
     this.source = {
       index,
       head: () => this.appliedHead,
@@ -261,17 +267,8 @@ export class DeliveryEngine implements EventHandoff {
   }
 
   /** An event read back from the journal; undefined (logged) when it cannot be read. */
-  private async readRecord(id: number): Promise<Routable | undefined> {
-    const loc = this.index.location(id);
-    try {
-      if (!loc) throw new Error('not in the index');
-      const f: EventFields = await this.journal.readEvent(loc);
-      const body = JSON.parse(f.raw.toString('utf8')) as Record<string, unknown>;
-      return { rec: { id: f.id, receivedAt: f.receivedAt, eventName: f.eventName, raw: f.raw, body }, pinned: f.pinnedLane };
-    } catch (err) {
-      this.deps.logger.error({ err, eventId: id }, 'journal: an owed event cannot be read back; it is given up');
-      return undefined;
-    }
+  private readRecord(id: number): Promise<Routable | undefined> {
+    return this.reader.read(id);
   }
 
   /** A lane finished one delivery (delivered, or durably dead-lettered). */

@@ -31,6 +31,23 @@ const fsyncs = async (m: Metrics) => (await m.journalFsyncs.get()).values[0]?.va
 const corruptions = async (m: Metrics) => (await m.journalCorruptions.get()).values[0]?.value ?? 0;
 
 describe('Journal', () => {
+  it('readEvents reads neighbours together and reports a bad location on its own', async () => {
+    const { journal } = await openCollect();
+    const appended = [1, 2, 3].map((n) => journal.appendEvent({ receivedAt: n, eventName: 'emailSend', raw: body(n) }));
+    await Promise.all(appended.map((a) => a.durable));
+    await journal.appendRouted([{ id: appended[0]!.id, lanes: ['p/s'] }]); // a frame between events is read over
+    const later = journal.appendEvent({ receivedAt: 4, eventName: 'emailSend', raw: body(4) });
+    await later.durable;
+    const wrong = { ...appended[1]!.location, offset: appended[1]!.location.offset + 1 };
+    const got = await journal.readEvents([appended[0]!.location, appended[2]!.location, later.location, wrong]);
+    assert.deepEqual(
+      got.slice(0, 3).map((g) => (g instanceof Error ? g : g.raw.toString())),
+      [body(1).toString(), body(3).toString(), body(4).toString()],
+    );
+    assert.ok(got[3] instanceof Error);
+    await journal.close();
+  });
+
   it('round-trips events, routing and done records through a reopen, raw bytes untouched', async () => {
     const { journal } = await openCollect();
     const raw = Buffer.from('{ "eventName":"emailOpen",  "email":"a@b.c" }'); // odd spacing: must come back byte for byte
