@@ -7,7 +7,7 @@ import type { LaneSpec } from '../pipelines/table.ts';
 import type { DeliveryMeta, SinkInstance } from '../sinks/define.ts';
 import { Breaker, type BreakerState } from './breaker.ts';
 import { newDeadLetterId, type DeadLetter, type DeadLetterReason, type DeadLetterStore } from './dead-letter.ts';
-import { sendAttempt } from './attempt.ts';
+import { AttemptRunner } from './attempt.ts';
 import { appendUntilStored } from './durable-append.ts';
 import { SinkHandover } from './sink-handover.ts';
 import { backoffDelay, classify, type AttemptResult, type Verdict } from './retry.ts';
@@ -76,8 +76,18 @@ export class Lane {
   private readonly deps: LaneDeps;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly attemptTimeoutMs: number;
   private readonly labels: { pipeline: string; sink: string };
+  /**
+   * The lane's labelled metric children, each looked up on first use (so a series appears when it first counts, as
+   * before) and then kept: a label lookup per delivery hashes the label object every time.
+   */
+  private readonly m: {
+    latency?: { observe(v: number): void };
+    delivered?: { inc(): void };
+    deadLettered?: { inc(): void };
+    retries?: { inc(): void };
+    queueDepth?: { set(v: number): void };
+  } = {};
 
   private held = 0;
   private inFlight = 0;
@@ -90,6 +100,7 @@ export class Lane {
   private readonly busy = new Set<Promise<void>>();
   private readonly sinks: SinkHandover;
   private readonly shutdown = new AbortController();
+  private readonly attempts: AttemptRunner;
   private draining: Promise<void> | undefined;
   private aboveHalf = false;
   private readonly roomCallbacks: (() => void)[] = [];
@@ -106,7 +117,7 @@ export class Lane {
     this.payloadFn = deps.payload;
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
-    this.attemptTimeoutMs = deps.attemptTimeoutMs ?? 300_000;
+    this.attempts = new AttemptRunner({ timeoutMs: deps.attemptTimeoutMs ?? 300_000, shutdown: this.shutdown.signal });
     this.labels = { pipeline: deps.spec.pipeline, sink: deps.spec.sinkId };
     this.queue = makeQueue(deps.spec.queue);
     this.sinks = new SinkHandover((err) => deps.logger.warn({ err: message(err) }, 'sink close failed'));
@@ -259,7 +270,7 @@ export class Lane {
       result = await this.send(d);
     } finally {
       this.inFlight--;
-      this.deps.metrics.deliveryLatency.observe(this.labels, (performance.now() - started) / 1000);
+      (this.m.latency ??= this.deps.metrics.deliveryLatency.labels(this.labels)).observe((performance.now() - started) / 1000);
     }
     if (this.shutdown.signal.aborted) return this.drop();
     const verdict = classify(result);
@@ -282,7 +293,7 @@ export class Lane {
       receivedAt: d.event.receivedAt,
     };
     this.sinks.acquire(sink);
-    const run = sendAttempt(sink, d.payload, meta, { timeoutMs: this.attemptTimeoutMs, shutdown: this.shutdown.signal });
+    const run = this.attempts.send(sink, d.payload, meta);
     // A retired sink closes only once its last send has really returned.
     void run.sent.finally(() => this.sinks.release(sink));
     return run.result;
@@ -295,7 +306,7 @@ export class Lane {
     if (d.attempts >= this.spec.retry.attempts) return this.deadLetter(d, 'delivery_failed', v.error, v.status);
     if (this.draining) return this.drop(); // no retries during shutdown: the journal still owes it
     this.counts.retried++;
-    this.deps.metrics.retries.inc(this.labels);
+    (this.m.retries ??= this.deps.metrics.retries.labels(this.labels)).inc();
     const delay = backoffDelay(d.attempts, this.spec.retry, this.random, v.retryAfterMs);
     this.retrying.set(
       d,
@@ -358,7 +369,8 @@ export class Lane {
 
   private settle(d: Delivery, result: 'delivered' | 'dead_lettered'): void {
     this.counts[result === 'delivered' ? 'delivered' : 'deadLettered']++;
-    this.deps.metrics.deliveries.inc({ ...this.labels, result });
+    if (result === 'delivered') (this.m.delivered ??= this.deps.metrics.deliveries.labels({ ...this.labels, result })).inc();
+    else (this.m.deadLettered ??= this.deps.metrics.deliveries.labels({ ...this.labels, result })).inc();
     this.held--;
     this.gauge();
     try {
@@ -421,6 +433,6 @@ export class Lane {
   }
 
   private gauge(): void {
-    this.deps.metrics.queueDepth.set(this.labels, this.held);
+    (this.m.queueDepth ??= this.deps.metrics.queueDepth.labels(this.labels)).set(this.held);
   }
 }

@@ -396,3 +396,24 @@ test('drain waits, within the grace period, for a dead-letter write that an endi
   assert.equal(dlq.records.length, 1);
   await lane.close();
 });
+
+test('metrics: deliveries by result, retries, send durations and queue depth are counted per lane', async () => {
+  const metrics = new Metrics({ processMetrics: false });
+  const s = scripted((_call, meta) => {
+    if (meta.eventId === 2) return { ok: false, retryable: false, error: 'HTTP 400', status: 400 };
+    if (meta.eventId === 3 && meta.attempt === 1) return { ok: false, retryable: true, error: 'HTTP 503' };
+    return undefined;
+  });
+  const { lane, until } = setup({ retry: { initialDelayMs: 1, maxDelayMs: 1 } }, s.sink, { metrics });
+  for (let i = 1; i <= 3; i++) lane.push(event(i));
+  await until(3);
+  const values = async (name: string) =>
+    (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [v.metricName ?? name, { ...v.labels }, v.value]);
+  const deliveries = await values('hookroute_sink_deliveries_total');
+  assert.deepEqual(deliveries.map(([, l, v]) => [(l as { result: string }).result, v]).sort(), [['dead_lettered', 1], ['delivered', 2]]);
+  assert.deepEqual((await values('hookroute_sink_retries_total')).map(([, , v]) => v), [1]);
+  const sendCount = (await values('hookroute_sink_send_seconds')).find(([n]) => n === 'hookroute_sink_send_seconds_count');
+  assert.equal(sendCount?.[2], 4, 'four attempts timed');
+  assert.deepEqual((await values('hookroute_sink_queue_depth')).map(([, , v]) => v), [0]);
+  await lane.close();
+});
