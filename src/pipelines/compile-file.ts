@@ -14,6 +14,7 @@ import { checkAgainst, keyPath, type KeyPath } from './schema-problems.ts';
 import { BreakerSchema, COMMON_SINK_KEYS, PipelineSchema, QueueSchema, RetrySchema, type PipelineInput } from './schema.ts';
 import type { LaneSpec } from './table.ts';
 import { compileExpression, ExpressionError, type CompiledExpression } from './transform.ts';
+import { unsafeRegexes } from './regex-guard.ts';
 
 /** The sink types a pipeline may use (the registry of built-in and plugin sinks). */
 export interface SinkTypes {
@@ -65,7 +66,16 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
   const compileAt = (path: KeyPath, expression: string | undefined): CompiledExpression | undefined => {
     if (expression === undefined) return undefined;
     try {
-      return compileExpression(expression, { timeoutMs: opts.evalTimeoutMs });
+      const compiled = compileExpression(expression, { timeoutMs: opts.evalTimeoutMs });
+      for (const r of unsafeRegexes(expression)) {
+        const pos = expressionPosition(text, source.positionOf(path), r.position);
+        problems.push({
+          file: displayFile,
+          ...pos,
+          message: `${keyPath(path)}: regex /${r.source}/ can backtrack catastrophically on hostile input (a quantified group inside another quantifier); rewrite it without nesting quantifiers`,
+        });
+      }
+      return compiled;
     } catch (err) {
       const e = err as ExpressionError;
       const pos = expressionPosition(text, source.positionOf(path), e.position);
