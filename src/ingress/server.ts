@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { ERRORS, errorBody, statusLine, type ErrorCode } from '../errors.ts';
 import { HandoffRefused, type EventHandoff, type IncomingEvent, type ValidationIssue } from '../events/record.ts';
 import type { Logger } from '../log.ts';
+import { QuarantineLog } from '../events/quarantine-log.ts';
 import { createAuthenticator, type Authenticator } from './auth.ts';
 import { BodyBuffer, announcedLength, isJsonContentType } from './body.ts';
 import { parseEvent } from './event-body.ts';
@@ -99,6 +100,7 @@ class UwsIngress implements Ingress {
   private readonly ipAllow: IpAllow;
   private readonly readForwarded: boolean;
   private readonly statusCounters = new Map<number, { inc(): void }>();
+  private readonly quarantineLog: QuarantineLog;
   private listenSocket: us_listen_socket | undefined;
   private accepting = true;
   private inFlight = 0;
@@ -110,6 +112,7 @@ class UwsIngress implements Ingress {
     if (/[:*?#\s]/.test(server.path)) throw new Error(`server.path "${server.path}" must be a plain path (no ':', '*', '?', '#' or spaces)`);
     if (auth.mode === 'oauth2' && server.path === TOKEN_PATH) throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
     this.issuer = auth.mode === 'oauth2' && auth.oauth2 ? new TokenIssuer(auth.oauth2) : undefined;
+    this.quarantineLog = new QuarantineLog(deps.logger);
     this.auth = createAuthenticator(auth, this.issuer);
     this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];
     // The JS fallback cannot tell the peer address; starting would silently let every source in.
@@ -219,7 +222,7 @@ class UwsIngress implements Ingress {
       const event: IncomingEvent = { receivedAt: Date.now(), eventName: parsed.eventName, raw, body: parsed.body, invalid: issues.length > 0 ? issues : undefined };
       ex.pending = true;
       const eventName = parsed.eventName;
-      const quarantined = issues.length > 0;
+      const quarantined = issues.length > 0 ? issues : undefined;
       let stored: Promise<void>;
       try {
         stored = handoff.accept(event);
@@ -255,14 +258,17 @@ class UwsIngress implements Ingress {
     }
   }
 
-  private accepted(ex: Exchange, eventName: string, quarantined: boolean): void {
+  private accepted(ex: Exchange, eventName: string, quarantined: ValidationIssue[] | undefined): void {
     ex.pending = false;
     // The event is durable: answer first, so that a failure in the bookkeeping below cannot turn it into a 500 (and a duplicate).
     this.write(ex, 200, OK_BODY, undefined, false);
     this.release(ex);
     const label = this.deps.eventLabel(eventName);
     this.deps.metrics.eventsAccepted.inc({ event: label });
-    if (quarantined) this.deps.metrics.eventsQuarantined.inc({ event: label });
+    if (quarantined) {
+      this.deps.metrics.eventsQuarantined.inc({ event: label });
+      this.quarantineLog.note(label, quarantined);
+    }
   }
 
   private refused(ex: Exchange, err: unknown): void {
