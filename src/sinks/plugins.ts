@@ -1,5 +1,5 @@
 // Plugin loading: every module in `plugins.dir` may export sink definitions; a broken one is reported, never fatal.
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Compile } from 'typebox/compile';
@@ -29,9 +29,11 @@ export interface PluginSink {
  * `*.test.*` and `.d.ts`. A missing folder has no plugins.
  */
 export async function listPluginFiles(dir: string): Promise<string[]> {
+  // Synchronous like the pipeline loader's reads, and for the same reason: on reload, an async stat per plugin file
+  // would wait in libuv's thread pool behind the journal's fsyncs and the sinks' writes.
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -40,7 +42,12 @@ export async function listPluginFiles(dir: string): Promise<string[]> {
   for (const name of names.sort()) {
     if (name.startsWith('.') || name.includes('.test.') || name.endsWith('.d.ts') || !PLUGIN_EXTENSIONS.has(extname(name))) continue;
     const file = join(dir, name);
-    const st = await stat(file).catch(() => undefined);
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(file);
+    } catch {
+      st = undefined; // gone or unreadable since readdir: not a plugin file
+    }
     if (st?.isFile()) files.push(file);
   }
   return files;
@@ -120,7 +127,7 @@ function positionInStack(err: unknown, file: string): { line: number; col: numbe
 
 async function importWithTimeout(file: string): Promise<Record<string, unknown>> {
   // The mtime query makes a changed file load afresh on reload; an unchanged one comes from the module cache.
-  const { mtimeMs } = await stat(file);
+  const { mtimeMs } = statSync(file);
   const url = `${pathToFileURL(file).href}?v=${Math.floor(mtimeMs)}`;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
