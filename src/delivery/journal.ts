@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import type { Metrics } from '../admin/metrics.ts';
 import type { Logger } from '../log.ts';
 import {
-  FRAME_HEADER,
-  MAX_PAYLOAD,
   decodeDone,
   decodeEvent,
   decodeRouted,
@@ -23,6 +21,7 @@ import {
   type RoutedEntry,
 } from './journal-format.ts';
 import { readSpans } from './read-spans.ts';
+import { scanFrames } from './frame-scan.ts';
 
 export interface JournalOptions {
   /** The journal folder itself (`<storage.dir>/journal`). */
@@ -108,7 +107,14 @@ export class Journal {
     const file = join(this.opts.dir, segmentName(segment));
     const fileBytes = (await stat(file)).size;
     let pos = 0;
-    for await (const f of frames(file, fileBytes)) {
+    for await (const f of scanFrames(file, fileBytes)) {
+      if (f.kind === 'corrupt') {
+        // Only the damaged bytes are lost: the scan resumed at the next intact frame.
+        this.opts.metrics.journalCorruptions.inc();
+        this.opts.logger.error({ segment: file, offset: f.from, bytesSkipped: f.to - f.from }, 'journal: corrupt record skipped; the intact records after it are kept');
+        pos = f.to;
+        continue;
+      }
       if (f.type === RecordType.event) {
         const id = eventId(f.payload);
         this.id = Math.max(this.id, id + 1);
@@ -128,7 +134,7 @@ export class Journal {
         size = pos;
         this.opts.logger.warn({ segment: file, offset: pos, bytesCut: lost }, 'journal: torn or corrupt tail cut off');
       } else {
-        this.opts.logger.error({ segment: file, offset: pos, bytesSkipped: lost }, 'journal: corrupt record in an older segment; kept the records before it, skipped the rest of the segment');
+        this.opts.logger.error({ segment: file, offset: pos, bytesSkipped: lost }, 'journal: corrupt end of an older segment skipped; the records before it are kept');
       }
     }
     this.sizes.set(segment, size);
@@ -390,41 +396,6 @@ const MAX_SEGMENT_BYTES = 1024 ** 3;
 
 /** Size of the SEGMENT_START frame every segment begins with: a segment holding only that is empty. */
 const FRAME_OVERHEAD_OF_HEADER = frame(RecordType.segmentStart, encodeSegmentStart(0)).length;
-
-/** Bytes read at a time by the recovery scan: memory stays small whatever the segment size. */
-const SCAN_CHUNK = 4 * 1024 * 1024;
-
-/** The intact frames of a segment file in order, stopping at the first torn or corrupt one. */
-async function* frames(file: string, fileBytes: number): AsyncGenerator<{ type: number; payload: Buffer; size: number }> {
-  const fh = await open(file, 'r');
-  try {
-    let buf = Buffer.alloc(0);
-    let rel = 0;
-    let filePos = 0;
-    for (;;) {
-      const f = readFrame(buf, rel);
-      if (f.ok) {
-        yield f;
-        rel += f.size;
-        continue;
-      }
-      if (!f.partial || filePos >= fileBytes) return;
-      // Read on: at least one chunk, or the whole of the frame whose header we already hold.
-      const rest = buf.subarray(rel);
-      const claimed = rest.length >= 4 ? FRAME_HEADER + rest.readUInt32LE(0) : 0;
-      const want = Math.min(fileBytes - filePos, Math.max(SCAN_CHUNK, Math.min(claimed, FRAME_HEADER + MAX_PAYLOAD) - rest.length));
-      const next = Buffer.allocUnsafe(rest.length + want);
-      rest.copy(next, 0);
-      const { bytesRead } = await fh.read(next, rest.length, want, filePos);
-      if (bytesRead === 0) return;
-      filePos += bytesRead;
-      buf = next.subarray(0, rest.length + bytesRead);
-      rel = 0;
-    }
-  } finally {
-    await fh.close();
-  }
-}
 
 /** fsync the folder so a newly created segment file survives a power cut. */
 async function syncDir(dir: string): Promise<void> {

@@ -143,7 +143,7 @@ describe('Journal', () => {
     await again.close();
   });
 
-  it('detects flipped bytes in the newest segment by checksum', async () => {
+  it('detects flipped bytes in the newest segment by checksum, loses only that record and keeps the intact ones after it', async () => {
     const { journal } = await openCollect();
     const appended = Array.from({ length: 5 }, (_, i) => journal.appendEvent({ receivedAt: i, eventName: 'e', raw: body(i) }));
     await Promise.all(appended.map((a) => a.durable));
@@ -156,7 +156,7 @@ describe('Journal', () => {
     const { journal: again, records } = await openCollect({ metrics });
     assert.deepEqual(
       records.filter((r) => r.type === 'event').map((r) => (r.type === 'event' ? r.id : 0)),
-      appended.slice(0, 3).map((a) => a.id),
+      [...appended.slice(0, 3), appended[4]!].map((a) => a.id),
     );
     assert.equal(await corruptions(metrics), 1);
     // It still takes appends, with ids after the highest intact one.
@@ -167,7 +167,7 @@ describe('Journal', () => {
     await again.close();
   });
 
-  it('keeps the records before corruption in an older segment and everything in newer ones', async () => {
+  it('in an older segment, loses only the corrupt record: the ones before and after it and newer segments are kept', async () => {
     const { journal } = await openCollect({ segmentBytes: 600 });
     const appended = Array.from({ length: 12 }, (_, i) => journal.appendEvent({ receivedAt: i, eventName: 'e', raw: body(i) }));
     await Promise.all(appended.map((a) => a.durable));
@@ -181,7 +181,7 @@ describe('Journal', () => {
     await fh.close();
     const { journal: again, records } = await openCollect({ segmentBytes: 600 });
     const ids = records.filter((r) => r.type === 'event').map((r) => (r.type === 'event' ? r.id : 0));
-    const lost = inFirst.slice(1).map((a) => a.id);
+    const lost = [inFirst[1]!.id];
     assert.deepEqual(
       ids,
       appended.map((a) => a.id).filter((id) => !lost.includes(id)),
@@ -215,5 +215,30 @@ describe('Journal', () => {
     await next.durable;
     assert.ok(next.id > appended.at(-1)!.id, `id ${next.id} continues after ${appended.at(-1)!.id}`);
     await j3.close();
+  });
+});
+
+describe('journal recovery across a corrupt length word', () => {
+  it('a garbled frame header in the middle of the newest segment costs that record only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hookroute-journal-hdr-'));
+    try {
+      const metrics = new Metrics({ processMetrics: false });
+      const opts = { dir, fsync: 'batch' as const, segmentBytes: 64 << 20, metrics, logger: silentLogger };
+      const journal = await Journal.open(opts, () => {});
+      const appended = Array.from({ length: 20 }, (_, i) => journal.appendEvent({ receivedAt: i, eventName: 'e', raw: Buffer.from(`{"eventName":"e","n":${i}}`) }));
+      await Promise.all(appended.map((a) => a.durable));
+      await journal.close();
+      const victim = appended[5]!.location;
+      const fh = await open(join(dir, `${String(victim.segment).padStart(8, '0')}.log`), 'r+');
+      await fh.write(Buffer.from([0xff, 0xff, 0xff, 0x7f]), 0, 4, victim.offset); // its length now claims ~2 GB
+      await fh.close();
+      const ids: number[] = [];
+      const again = await Journal.open(opts, (r) => r.type === 'event' && ids.push(r.id));
+      assert.deepEqual(ids, appended.filter((_, i) => i !== 5).map((a) => a.id));
+      assert.equal(await corruptions(metrics), 1);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
