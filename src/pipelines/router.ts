@@ -2,7 +2,7 @@
 import type { EventRecord } from '../events/record.ts';
 import { EventMatcher } from './match.ts';
 import type { LaneSpec, PipelineInfo, RouteDecision, RoutingTable } from './table.ts';
-import { truthy, type CompiledExpression } from './transform.ts';
+import { NEEDS_JSONATA, truthy, type CompiledExpression } from './transform.ts';
 
 /** One sink of a compiled pipeline. */
 export interface CompiledLane {
@@ -37,6 +37,13 @@ export class Router implements RoutingTable {
   private readonly compiled: readonly CompiledPipeline[];
   private readonly allLanes = new Map<string, { lane: CompiledLane; pipeline: CompiledPipeline }>();
   private readonly matcher: EventMatcher<CompiledPipeline>;
+  /**
+   * The pipeline transform's result per event, for pipelines whose sinks share it: 5 sinks, 1 evaluation. Keyed by the
+   * EventRecord object the delivery stage hands every lane of the event (a record re-read from the journal is a new key).
+   */
+  private readonly shared = new WeakMap<EventRecord, Map<CompiledPipeline, Promise<unknown>>>();
+  /** Pipelines with a transform that two or more of their sinks use (a single user gains nothing from the memo). */
+  private readonly sharesTransform = new Set<CompiledPipeline>();
 
   constructor(
     readonly version: number,
@@ -50,6 +57,7 @@ export class Router implements RoutingTable {
         this.allLanes.set(lane.spec.key, { lane, pipeline });
         if (pipeline.info.enabled) lanes.set(lane.spec.key, lane.spec);
       }
+      if (pipeline.transform && pipeline.lanes.filter((l) => !l.transform).length > 1) this.sharesTransform.add(pipeline);
     }
     this.lanes = lanes;
     this.matcher = new EventMatcher(pipelines.map((p) => ({ value: p, ...(p.info.events ? { events: p.info.events } : {}) })));
@@ -72,30 +80,59 @@ export class Router implements RoutingTable {
     return { lanes, failures, unmatched: matched.length === 0 && failures.length === 0 };
   }
 
-  async payload(laneKey: string, event: EventRecord): Promise<unknown> {
+  /**
+   * Sinks without a transform of their own share the pipeline transform's result (one evaluation per event), so a
+   * payload may be the same object for several sinks, and may share objects with the event body: sinks must not mutate it.
+   */
+  payload(laneKey: string, event: EventRecord): Promise<unknown> {
     const entry = this.allLanes.get(laneKey);
-    if (!entry) throw new Error(`no lane "${laneKey}" in pipelines version ${this.version}`);
-    const expr = entry.lane.transform ?? entry.pipeline.transform;
-    if (!expr) return event.body;
-    const result = await expr.evaluate(event.body);
-    if (result === undefined) throw new Error('transform produced no value');
+    if (!entry) return Promise.reject(new Error(`no lane "${laneKey}" in pipelines version ${this.version}`));
+    if (entry.lane.transform) return transformed(entry.lane.transform, event);
+    const { pipeline } = entry;
+    if (!pipeline.transform) return Promise.resolve(event.body);
+    if (!this.sharesTransform.has(pipeline)) return transformed(pipeline.transform, event);
+    let perEvent = this.shared.get(event);
+    if (!perEvent) this.shared.set(event, (perEvent = new Map()));
+    let result = perEvent.get(pipeline);
+    if (!result) perEvent.set(pipeline, (result = transformed(pipeline.transform, event)));
     return result;
   }
 
   /** The pipelines among `candidates` whose `when` holds; a failing `when` is recorded and counts as no match. */
   private async matching(candidates: readonly CompiledPipeline[], event: EventRecord, failures: RouteDecision['failures']): Promise<CompiledPipeline[]> {
     if (!candidates.some((p) => p.when)) return candidates as CompiledPipeline[];
-    const verdicts = await Promise.all(
-      candidates.map(async (p) => {
-        if (!p.when) return true;
-        try {
-          return truthy(await p.when.evaluate(event.body));
-        } catch (err) {
-          failures.push({ pipeline: p.info.name, error: `match.when: ${(err as Error).message}` });
-          return false;
-        }
-      }),
-    );
+    // Fast-path predicates answer at once; only those that need JSONata are awaited.
+    let pending: Promise<void>[] | undefined;
+    const verdicts = candidates.map((p, i) => {
+      if (!p.when) return true;
+      const fast = p.when.evaluateSync(event.body);
+      if (fast !== NEEDS_JSONATA) return truthy(fast);
+      (pending ??= []).push(
+        p.when.evaluate(event.body).then(
+          (v) => void (verdicts[i] = truthy(v)),
+          (err: unknown) => {
+            verdicts[i] = false;
+            failures.push({ pipeline: p.info.name, error: `match.when: ${(err as Error).message}` });
+          },
+        ),
+      );
+      return false;
+    });
+    if (pending) await Promise.all(pending);
     return candidates.filter((_, i) => verdicts[i]);
   }
+}
+
+/** The result of `expr` for the event's body; rejects when there is none (nothing to deliver) or on an evaluation error. */
+function transformed(expr: CompiledExpression, event: EventRecord): Promise<unknown> {
+  const fast = expr.evaluateSync(event.body);
+  if (fast !== NEEDS_JSONATA) return fast === undefined ? Promise.reject(noValue()) : Promise.resolve(fast);
+  return expr.evaluate(event.body).then((result) => {
+    if (result === undefined) throw noValue();
+    return result;
+  });
+}
+
+function noValue(): Error {
+  return new Error('transform produced no value');
 }

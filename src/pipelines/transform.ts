@@ -1,6 +1,11 @@
 // JSONata expressions compiled once, evaluated with a time box and a depth limit, plus hookroute's bound functions.
+// Expressions in the common subset also get a synchronous fast path (fast-path.ts) that gives the same results.
 import jsonata from 'jsonata';
+import { compileFastPath, NEEDS_JSONATA } from './fast-path.ts';
 import { canonicalHash, dedupeKey, iterableDate } from './functions.ts';
+
+export { NEEDS_JSONATA } from './fast-path.ts';
+export { truthy } from './truthy.ts';
 
 /** Limits on one evaluation. */
 export interface EvalLimits {
@@ -15,8 +20,15 @@ export interface EvalLimits {
 /** A JSONata expression ready to run against event bodies. */
 export interface CompiledExpression {
   readonly source: string;
+  /** True when the expression has a synchronous fast path (some inputs may still need JSONata). */
+  readonly fast: boolean;
   /** Resolves with the result (plain JSON values; `undefined` for no result); rejects with an `ExpressionError`. */
   evaluate(input: unknown): Promise<unknown>;
+  /**
+   * The result computed synchronously, or `NEEDS_JSONATA` when only `evaluate` can give it (no fast path, or this
+   * input needs JSONata's own semantics or error). Never throws. The result may share objects with `input`: read only.
+   */
+  evaluateSync(input: unknown): unknown;
 }
 
 /** A syntax error (`position` is the 0-based offset in the source) or an evaluation failure. */
@@ -38,19 +50,34 @@ const DEFAULT_SEQUENCE = 1_000_000;
 const CHECK_EVERY = 64;
 const YIELD_AFTER_MS = 5;
 const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
-const RESERVED = new Set(['and', 'or', 'in', 'true', 'false', 'null']);
-const PLAIN_PATH = /^\s*[A-Za-z_][A-Za-z0-9_]*(\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*\s*$/;
 
 /**
  * Compile a JSONata expression once. Throws `ExpressionError` (with `position`) on a syntax error.
- * `$` and plain paths such as `dataFields.campaignId` skip the JSONata engine.
+ * Expressions in the fast path's subset (fast-path.ts) are evaluated without the JSONata engine whenever the input allows.
  * @example
  * const expr = compileExpression('{ "to": email, "at": $iterableDate(dataFields.createdAt) }', { timeoutMs: 100 });
  * await expr.evaluate(event.body); // { to: 'u@x.com', at: '2016-12-02T20:21:04.000Z' }
  */
 export function compileExpression(source: string, limits: EvalLimits): CompiledExpression {
-  const fast = fastPath(source, limits);
-  if (fast) return { source, evaluate: async (input) => fast(input) };
+  const { expr, evaluate } = compileJsonata(source, limits);
+  const fast = compileFastPath(expr.ast(), { maxDepth: limits.maxDepth ?? DEFAULT_DEPTH, maxSequence: limits.maxSequence ?? DEFAULT_SEQUENCE });
+  if (!fast) return { source, fast: false, evaluate, evaluateSync: () => NEEDS_JSONATA };
+  return {
+    source,
+    fast: true,
+    evaluate(input) {
+      const result = fast(input);
+      return result === NEEDS_JSONATA ? evaluate(input) : Promise.resolve(result);
+    },
+    evaluateSync: fast,
+  };
+}
+
+/**
+ * The expression evaluated by the JSONata engine only, with the limits and the bound functions: what the fast path
+ * falls back to, and the reference it is tested against. Throws `ExpressionError` on a syntax error.
+ */
+export function compileJsonata(source: string, limits: EvalLimits): { expr: jsonata.Expression; evaluate: (input: unknown) => Promise<unknown> } {
   let expr: jsonata.Expression;
   try {
     expr = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth ?? DEFAULT_DEPTH, sequence: limits.maxSequence ?? DEFAULT_SEQUENCE } as jsonata.JsonataOptions);
@@ -66,7 +93,7 @@ export function compileExpression(source: string, limits: EvalLimits): CompiledE
   }, '<x?:s>');
   expr.assign(ENTRY_HOOK as unknown as string, yieldNowAndThen);
   return {
-    source,
+    expr,
     async evaluate(input) {
       try {
         return toPlain(await expr.evaluate(input));
@@ -76,17 +103,6 @@ export function compileExpression(source: string, limits: EvalLimits): CompiledE
       }
     },
   };
-}
-
-/** JSONata truthiness (`$boolean`): what makes a `when` predicate match. */
-export function truthy(value: unknown): boolean {
-  if (value === undefined || value === null) return false;
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value !== 0;
-  if (typeof value === 'string') return value.length > 0;
-  if (Array.isArray(value)) return value.some(truthy);
-  if (typeof value === 'object') return Object.keys(value).length > 0;
-  return false;
 }
 
 /** The entry hook runs before every step; `env.base` is the one frame that belongs to this evaluation. */
@@ -99,31 +115,6 @@ function yieldNowAndThen(_expr: unknown, _input: unknown, env: { base: { hookrou
   if (now - base.hookrouteSince! < YIELD_AFTER_MS) return undefined;
   base.hookrouteSince = now;
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** `$` → the input itself; `a.b.c` → a property walk (falls back to JSONata when it meets an array, whose semantics differ). */
-function fastPath(source: string, limits: EvalLimits): ((input: unknown) => unknown) | undefined {
-  if (source.trim() === '$') return (input) => input;
-  if (!PLAIN_PATH.test(source)) return undefined;
-  const steps = source.split('.').map((s) => s.trim());
-  if (steps.some((s) => RESERVED.has(s))) return undefined;
-  let slow: CompiledExpression | undefined;
-  return (input) => {
-    let value = input;
-    for (const step of steps) {
-      if (Array.isArray(value)) break;
-      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, step)) return undefined;
-      value = (value as Record<string, unknown>)[step];
-    }
-    if (!Array.isArray(value)) return value;
-    slow ??= slowPath(source, limits);
-    return slow.evaluate(input);
-  };
-}
-
-function slowPath(source: string, limits: EvalLimits): CompiledExpression {
-  const expr = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth ?? DEFAULT_DEPTH } as jsonata.JsonataOptions);
-  return { source, evaluate: async (input) => toPlain(await expr.evaluate(input)) };
 }
 
 /** JSONata results can be arrays tagged as sequences and can hold functions: keep only plain JSON values. */

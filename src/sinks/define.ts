@@ -50,6 +50,8 @@ export interface SinkInstance {
   /**
    * Deliver one payload. Resolve with an outcome (or nothing, for success); a thrown error counts as a retryable failure.
    * `signal` is aborted when the attempt times out or the daemon stops.
+   * The payload is read-only: the sinks of one pipeline share one payload object (the event body, or the pipeline
+   * transform's result, evaluated once per event), so a change made here would reach the other sinks. Copy to change.
    */
   send(payload: unknown, meta: DeliveryMeta, signal: AbortSignal): Promise<SendOutcome | void>;
   /** Flush and release resources. Called once, after the last send has settled. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventRecord } from '../../src/events/record.ts';
 import { Router, type CompiledPipeline } from '../../src/pipelines/router.ts';
-import { compileExpression } from '../../src/pipelines/transform.ts';
+import { compileExpression, NEEDS_JSONATA, type CompiledExpression } from '../../src/pipelines/transform.ts';
 import type { LaneSpec } from '../../src/pipelines/table.ts';
 
 const limits = { timeoutMs: 100 };
@@ -96,4 +96,57 @@ test('with 200 pipelines, only the candidates named by the eventName run their w
   const none = await table.route(event({ eventName: 'emailOpen' }));
   assert.deepStrictEqual(none, { lanes: [], failures: [], unmatched: true });
   assert.equal((await table.route(event({ eventName: 'sharedThing' }))).failures.length, 200, 'a glob shared by all still reaches all');
+});
+
+/** `expr` with a count of its evaluations, fast or JSONata. */
+function counted(source: string): { expr: CompiledExpression; count: () => number } {
+  const inner = compileExpression(source, limits);
+  let n = 0;
+  const expr: CompiledExpression = {
+    source,
+    fast: inner.fast,
+    evaluate: (input) => (n++, inner.evaluate(input)),
+    evaluateSync: (input) => {
+      const v = inner.evaluateSync(input);
+      if (v !== NEEDS_JSONATA) n++;
+      return v;
+    },
+  };
+  return { expr, count: () => n };
+}
+
+function withTransform(p: CompiledPipeline, transform: CompiledExpression): CompiledPipeline {
+  return { ...p, transform };
+}
+
+test('sinks without a transform of their own share one evaluation of the pipeline transform per event', async () => {
+  for (const source of ['{ "name": eventName }', '{ "n": $count(dataFields.labels) }']) {
+    const t = counted(source);
+    const p = withTransform(pipeline('p', { sinks: { a: undefined, b: undefined, c: undefined, d: undefined, own: '{ "own": 1 }' } }), t.expr);
+    const table = new Router(1, [p]);
+    const e1 = event({ eventName: 'emailOpen', dataFields: { labels: ['x'] } });
+    const got = await Promise.all(['p/a', 'p/b', 'p/c', 'p/d'].map((k) => table.payload(k, e1)));
+    assert.equal(t.count(), 1, `${source}: 4 sinks, 1 evaluation`);
+    for (const g of got) assert.equal(g, got[0], 'the very same result');
+    assert.deepStrictEqual(await table.payload('p/own', e1), { own: 1 });
+    // Another event (or the same event re-read from the journal: a new record) is evaluated again.
+    const e2 = event({ eventName: 'emailClick', dataFields: { labels: [] } });
+    await table.payload('p/a', e2);
+    await table.payload('p/b', e2);
+    assert.equal(t.count(), 2);
+  }
+});
+
+test('a pipeline transform with one user is not memoised, and a shared failure reaches every sink', async () => {
+  const single = counted('{ "name": eventName }');
+  const table = new Router(1, [
+    withTransform(pipeline('one', {}), single.expr),
+    pipeline('bad', { transform: 'missing.field', sinks: { a: undefined, b: undefined } }),
+  ]);
+  const e = event({ eventName: 'emailOpen' });
+  await table.payload('one/stdout', e);
+  await table.payload('one/stdout', e);
+  assert.equal(single.count(), 2);
+  await assert.rejects(table.payload('bad/a', e), /transform produced no value/);
+  await assert.rejects(table.payload('bad/b', e), /transform produced no value/);
 });
