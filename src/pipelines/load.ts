@@ -83,8 +83,7 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
     names = names.slice(0, MAX_FILES);
   }
 
-  const pipelines: CompiledPipeline[] = [];
-  const owner = new Map<string, string>();
+  const outcomes: { file: string; shown: string; result: CompileOutcome }[] = [];
   let since = performance.now();
   for (const name of names) {
     if (performance.now() - since >= YIELD_AFTER_MS) {
@@ -94,8 +93,23 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
     const file = join(dir, name);
     const shown = display(file);
     const result = compileOne(file, shown, opts, env, compiled);
-    let pipeline = result.pipeline;
     problems.push(...result.problems);
+    outcomes.push({ file, shown, result });
+  }
+
+  // A name claimed by two files goes to the file that already runs it, so a new file that copies a running pipeline's
+  // name is the one refused (and the running pipeline keeps its routes); otherwise the first file in name order wins.
+  const runningOwner = (name: string) => previous?.pipelines.find((p) => p.name === name)?.file;
+  const order = [...outcomes].sort((a, b) => {
+    const aOwns = a.result.pipeline !== undefined && runningOwner(a.result.pipeline.info.name) === a.file;
+    const bOwns = b.result.pipeline !== undefined && runningOwner(b.result.pipeline.info.name) === b.file;
+    return aOwns === bOwns ? 0 : aOwns ? -1 : 1;
+  });
+  const pipelines: CompiledPipeline[] = [];
+  const owner = new Map<string, string>();
+  const fileOk = new Map<string, { pipeline?: string; ok: boolean }>();
+  for (const { file, shown, result } of order) {
+    let pipeline = result.pipeline;
     if (pipeline && owner.has(pipeline.info.name)) {
       problems.push({ file: shown, line: 1, col: 1, message: `duplicate pipeline name "${pipeline.info.name}" (also in ${owner.get(pipeline.info.name)}): names must be unique` });
       pipeline = undefined;
@@ -103,7 +117,7 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
     if (pipeline) {
       owner.set(pipeline.info.name, shown);
       pipelines.push(pipeline);
-      files.push({ file, pipeline: pipeline.info.name, ok: true });
+      fileOk.set(file, { pipeline: pipeline.info.name, ok: true });
       continue;
     }
     const kept = (previous?.pipelinesFrom(file) ?? []).filter((p) => !owner.has(p.info.name));
@@ -111,8 +125,12 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
       owner.set(p.info.name, shown);
       pipelines.push(p);
     }
-    files.push({ file, ...(kept[0] ? { pipeline: kept[0].info.name } : {}), ok: false });
+    fileOk.set(file, { ...(kept[0] ? { pipeline: kept[0].info.name } : {}), ok: false });
   }
+  // Files and pipelines stay in name order whatever order ownership was decided in.
+  for (const { file } of outcomes) files.push({ file, ...fileOk.get(file)! });
+  const fileIndex = new Map(outcomes.map((o, i) => [o.file, i]));
+  pipelines.sort((a, b) => (fileIndex.get(a.info.file) ?? 0) - (fileIndex.get(b.info.file) ?? 0));
   opts.cache?.keepOnly(new Set(names.map((name) => join(dir, name))));
   return { table: new Router(version, pipelines), problems, files, compiled };
 }

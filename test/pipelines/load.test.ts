@@ -195,3 +195,16 @@ test('disabled pipelines are checked but own no lanes', async () => {
   assert.deepStrictEqual(table.pipelines.map((p) => [p.name, p.enabled, p.lanes]), [['off', false, ['off/stdout']]]);
   assert.equal(table.lanes.size, 0);
 });
+
+test('a new file that takes a running pipeline\'s name is the one refused; the running pipeline keeps its routes', async () => {
+  const dir = await folder({ 'fail2.yaml': 'sinks: [{type: http, url: "https://a.example"}]\n' });
+  const first = await load(dir);
+  assert.deepStrictEqual(first.problems, []);
+  await writeFile(join(dir, 'dupe.yaml'), `name: fail2\n${ok}`); // sorts before fail2.yaml
+  const second = await load(dir, { previous: first.table });
+  assert.equal(second.problems.length, 1);
+  assert.match(second.problems[0]!.file, /dupe\.yaml$/);
+  assert.match(second.problems[0]!.message, /duplicate pipeline name "fail2" \(also in .*fail2\.yaml\)/);
+  assert.deepStrictEqual([...second.table.lanes.keys()], ['fail2/http']);
+  assert.deepStrictEqual(second.files.map((f) => [f.file.endsWith('dupe.yaml'), f.ok]), [[true, false], [false, true]]);
+});
