@@ -11,7 +11,10 @@ export class SinkHandover {
   private readonly inUse = new Map<SinkInstance, number>();
   private readonly retired = new Set<SinkInstance>();
 
-  constructor(private readonly onCloseError: (err: unknown) => void) {}
+  constructor(
+    private readonly onCloseError: (err: unknown) => void,
+    private readonly closeTimeoutMs = 5000,
+  ) {}
 
   acquire(sink: SinkInstance): void {
     this.inUse.set(sink, (this.inUse.get(sink) ?? 0) + 1);
@@ -38,10 +41,19 @@ export class SinkHandover {
   }
 
   private async close(sink: SinkInstance): Promise<void> {
+    // A sink stuck in I/O that never settles (a mkdir on a dead mount, say) must not hold shutdown past its grace.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((r) => {
+      timer = setTimeout(() => r('stuck'), this.closeTimeoutMs);
+      timer.unref();
+    });
     try {
-      await sink.close();
+      const outcome = await Promise.race([sink.close().then(() => 'closed' as const), stuck]);
+      if (outcome === 'stuck') this.onCloseError(new Error(`sink did not close within ${this.closeTimeoutMs} ms; left behind`));
     } catch (err) {
       this.onCloseError(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -40,3 +40,12 @@ test('a retired sink closes after its last send; an idle one at once; close erro
   assert.equal(stuck.closed, 1, 'shutdown does not wait for a stuck send');
   assert.equal(errors.length, 1);
 });
+
+test('a sink whose close never settles is left behind after the close timeout, and reported', async () => {
+  const errors: unknown[] = [];
+  const h = new SinkHandover((e) => errors.push(e), 30);
+  const stuck = { send: async () => undefined, close: () => new Promise<void>(() => {}) } as SinkInstance;
+  await h.closeAll(stuck); // resolves although close() never does
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /did not close within 30 ms/);
+});
