@@ -45,7 +45,6 @@ export class SinkHandover {
     let timer: NodeJS.Timeout | undefined;
     const stuck = new Promise<'stuck'>((r) => {
       timer = setTimeout(() => r('stuck'), this.closeTimeoutMs);
-      timer.unref();
     });
     try {
       const outcome = await Promise.race([sink.close().then(() => 'closed' as const), stuck]);
