@@ -59,6 +59,12 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     });
     lastLoadErrors = first.problems.map(formatProblem);
     for (const e of lastLoadErrors) logger.error({ problem: e }, 'pipeline not loaded');
+    if (first.table.pipelines.length === 0) {
+      logger.warn(
+        { dir: config.pipelines.dir },
+        'no pipelines loaded: accepted events are stored, then counted as unmatched (hookroute_events_unmatched_total) and go nowhere; add pipeline files to the folder (see the shipped ./pipelines)',
+      );
+    }
     let table: RoutingTable = first.table;
     metrics.pipelinesLoaded.set(table.pipelines.length);
 
