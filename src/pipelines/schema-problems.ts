@@ -58,7 +58,10 @@ function unknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPa
     // Own properties only: `constructor`, `toString` or `__proto__` must not resolve to Object.prototype members.
     const childSchema = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
     if (childSchema) unknownKeys(child, childSchema, [...path, key], add);
-    else if (!open) add([...path, key], `unknown key (known: ${Object.keys(schema.properties).join(', ')})`, { key: true });
+    else if (!open) {
+      const known = Object.keys(schema.properties);
+      add([...path, key], known.length ? `unknown key (known: ${known.join(', ')})` : 'unknown key (this takes no options)', { key: true });
+    }
   }
 }
 

@@ -54,6 +54,7 @@ const broken: [string, string, string][] = [
   ['missing env var', 'sinks:\n  - type: http\n    url: ${HOOK_URL}\n', '3:10: sinks[0].url: environment variable HOOK_URL is not set'],
   ['duplicate sink id', 'sinks:\n  - type: stdout\n  - type: stdout\n    name: stdout\n', '4:11: sinks[1].name: duplicate sink id "stdout"'],
   ['bad name', `name: "no spaces"\n${ok}`, '1:7: name: "no spaces" is not in the expected form'],
+  ['option for a sink that takes none', 'sinks:\n  - type: stdout\n    color: red\n', '3:5: sinks[0].color: unknown key (this takes no options)'],
   ['catastrophic regex', `transform: $contains(email, /^(a+)+$/)\n${ok}`, '1:38: transform: regex /^(a+)+$/ can backtrack catastrophically'],
   ['prototype-named key', `constructor: 1\n${ok}`, '1:1: constructor: unknown key (known: name'],
   ['prototype-named sink option', 'sinks:\n  - type: stdout\n    toString: 2\n', '3:5: sinks[0].toString: unknown key'],
