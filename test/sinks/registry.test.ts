@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILT_IN_SINKS, createSinkRegistry, loadSinkTypes } from '../../src/sinks/registry.ts';
+import { BUILT_IN_SINKS, createSinkRegistry, loadSinkTypes, sameSinkTypes } from '../../src/sinks/registry.ts';
 import { checkSinkDefinition } from '../../src/sinks/plugins.ts';
 import { silentLogger } from '../../src/log.ts';
 
@@ -44,4 +44,24 @@ test('createSinkRegistry keeps the first definition of a type', () => {
   const registry = createSinkRegistry([{ definition: http!, origin: 'built-in' }, { definition: { ...slack!, type: 'http' }, origin: 'x.js' }]);
   assert.equal(registry.get('http'), http);
   assert.equal(registry.origin('http'), 'built-in');
+});
+
+test('sameSinkTypes: an unchanged plugin folder loads the same registry; a changed plugin file does not', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hookroute-registry-'));
+  try {
+    const file = join(dir, 'webhook.mjs');
+    await writeFile(file, `export default { type: 'webhook', description: 'v1', options: { type: 'object' }, create: () => ({ async send() {}, async close() {} }) };\n`);
+    const first = (await loadSinkTypes({ pluginsDir: dir, logger: silentLogger })).registry;
+    const again = (await loadSinkTypes({ pluginsDir: dir, logger: silentLogger })).registry;
+    assert.notEqual(first, again);
+    assert.equal(sameSinkTypes(first, again), true, 'the module cache hands back the same definitions');
+
+    await writeFile(file, `export default { type: 'webhook', description: 'v2', options: { type: 'object' }, create: () => ({ async send() {}, async close() {} }) };\n`);
+    await utimes(file, new Date(), new Date(Date.now() + 5000)); // a new mtime makes the loader import the file afresh
+    assert.equal(sameSinkTypes(first, (await loadSinkTypes({ pluginsDir: dir, logger: silentLogger })).registry), false);
+    const builtIns = createSinkRegistry(BUILT_IN_SINKS.map((definition) => ({ definition, origin: 'built-in' })));
+    assert.equal(sameSinkTypes(first, builtIns), false, 'a type fewer');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
