@@ -8,9 +8,9 @@ import { parseConfigText } from '../src/config/load.ts';
 import { startDaemon } from '../src/daemon.ts';
 import { silentLogger } from '../src/log.ts';
 
-const count = async (c: Metrics['sinkStarts']) => (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
+const count = async (c: Metrics['sinkStarts'] | Metrics['reloads']) => (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
 
-test('reload: an unchanged set starts no sink and no lane; an edited file restarts only what its edit changed', async (t) => {
+test('reload: an unchanged set starts no sink and no lane; an edit restarts only what it changed; a burst coalesces', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hookroute-daemon-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await Promise.all(['pipelines', 'plugins', 'out'].map((d) => mkdir(join(dir, d))));
@@ -41,4 +41,10 @@ test('reload: an unchanged set starts no sink and no lane; an edited file restar
   await daemon.reload('test');
   assert.equal(await count(metrics.sinkStarts), 12);
   assert.equal(await count(metrics.laneStarts), 11);
+
+  // Reloads asked for while one runs coalesce into one more run, and every caller gets its result.
+  const reloadsBefore = await count(metrics.reloads);
+  const results = await Promise.all(Array.from({ length: 5 }, () => daemon.reload('burst')));
+  assert.deepEqual(results, Array(5).fill({ ok: true, errors: [] }));
+  assert.equal((await count(metrics.reloads)) - reloadsBefore, 2);
 });
