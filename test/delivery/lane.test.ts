@@ -408,7 +408,7 @@ test('metrics: deliveries by result, retries, send durations and queue depth are
   for (let i = 1; i <= 3; i++) lane.push(event(i));
   await until(3);
   const values = async (name: string) =>
-    (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [v.metricName ?? name, { ...v.labels }, v.value]);
+    (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [(v as { metricName?: string }).metricName ?? name, { ...v.labels }, v.value]);
   const deliveries = await values('hookroute_sink_deliveries_total');
   assert.deepEqual(deliveries.map(([, l, v]) => [(l as { result: string }).result, v]).sort(), [['dead_lettered', 1], ['delivered', 2]]);
   assert.deepEqual((await values('hookroute_sink_retries_total')).map(([, , v]) => v), [1]);

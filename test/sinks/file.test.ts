@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileSink, fileSink, type FileSinkOptions } from '../../src/sinks/file.ts';
@@ -114,4 +114,28 @@ test('the definition is type file with documented defaults', () => {
   const props = (fileSink.options as unknown as { properties: Record<string, { default?: unknown }> }).properties;
   assert.equal(props.rotate!.default, 'never');
   assert.equal(props.fsync!.default, false);
+  assert.deepEqual(fileSink.defaults, { concurrency: 64 }, 'concurrent sends are what one write batches');
 });
+
+test('sends in flight together share one write', async () => withDir(async (dir) => {
+  const sink = createFileSink(opts({}), { baseDir: dir });
+  const probe = await open(join(dir, 'probe'), 'w');
+  const FileHandle = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const original = FileHandle.write;
+  let writes = 0;
+  FileHandle.write = function (this: unknown, ...a: unknown[]) {
+    writes++;
+    return original.apply(this, a);
+  };
+  try {
+    await sink.send({ first: true }, meta, never); // opens the file
+    writes = 0;
+    await Promise.all(Array.from({ length: 64 }, (_, i) => sink.send({ i }, meta, never)));
+    assert.ok(writes <= 2, `64 concurrent lines took ${writes} writes`);
+  } finally {
+    FileHandle.write = original;
+    await sink.close();
+  }
+  assert.equal((await lines(join(dir, 'out.jsonl'))).length, 65);
+}));
