@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import Type, { type Static } from 'typebox';
 import { parseSize } from '../config/units.ts';
 import { defineSink, ok, permanent, retryable, type SinkContext, type SinkInstance } from './define.ts';
+import { payloadJson } from './payload-json.ts';
 import { periodStart, pruneRotated, rotateAway, type RotateEvery } from './file-rotation.ts';
 
 export const FileSinkOptions = Type.Object(
@@ -142,7 +143,7 @@ export function createFileSink(options: FileSinkOptions, ctx: Pick<SinkContext, 
     async send(payload) {
       let line: string;
       try {
-        line = `${JSON.stringify(payload ?? null)}\n`;
+        line = `${payloadJson(payload)}\n`;
       } catch (err) {
         return permanent(`payload is not JSON-serialisable: ${(err as Error).message}`);
       }

@@ -4,6 +4,7 @@ import { Duration, Size } from '../config/schema.ts';
 import { parseDuration, parseSize } from '../config/units.ts';
 import { defineSink, permanent, type SinkInstance, type SinkContext } from './define.ts';
 import { HttpClient, checkHttpUrl, loadCa } from './http-client.ts';
+import { payloadJson } from './payload-json.ts';
 
 /** A header name as RFC 9110 allows it (a token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -37,7 +38,7 @@ export type HttpSinkOptions = Static<typeof HttpSinkOptions>;
 
 /** The JSON text sent for a payload. A string payload is sent as a JSON string (`"text"`), not raw. */
 export function jsonBody(payload: unknown): string {
-  return JSON.stringify(payload ?? null);
+  return payloadJson(payload);
 }
 
 /** Build an `http` sink instance (the definition's `create`). Throws on options that cannot work. */

@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { defineSink, ok, permanent, retryable, type SendOutcome, type SinkInstance } from './define.ts';
+import { payloadJson } from './payload-json.ts';
 
 export const StdoutSinkOptions = Type.Object({}, { additionalProperties: false, description: 'The `stdout` sink has no options.' });
 
@@ -38,7 +39,7 @@ export function createStdoutSink(stream: Writable = process.stdout): SinkInstanc
       if (isClosed(stream)) return closedOutcome();
       let line: string;
       try {
-        line = `${JSON.stringify(payload ?? null)}\n`;
+        line = `${payloadJson(payload)}\n`;
       } catch (err) {
         return permanent(`payload is not JSON-serialisable: ${(err as Error).message}`);
       }
