@@ -33,7 +33,17 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({ name: 'hookroute_sink_queue_depth', help: 'Deliveries waiting in memory, by sink.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
+  /** Lanes whose queue depth is read when scraped (see trackQueueDepth). */
+  private readonly queueDepthSources = new Map<() => number, { pipeline: string; sink: string }>();
+  readonly queueDepth = new Gauge({
+    name: 'hookroute_sink_queue_depth',
+    help: 'Deliveries waiting in memory, by sink.',
+    labelNames: ['pipeline', 'sink'],
+    registers: [this.registry],
+    collect: () => {
+      for (const [read, labels] of this.queueDepthSources) this.queueDepth.set(labels, read());
+    },
+  });
   readonly backlog = new Gauge({ name: 'hookroute_sink_backlog', help: 'Deliveries owed by a sink, on disk and in memory.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
   readonly breakerState = new Gauge({ name: 'hookroute_sink_breaker_state', help: 'Circuit breaker: 0 closed, 1 half-open, 2 open.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
   readonly deadLetters = new Counter({ name: 'hookroute_dead_letters_total', help: 'Records written to the dead-letter queue, by reason.', labelNames: ['reason'], registers: [this.registry] });
@@ -42,6 +52,20 @@ export class Metrics {
   readonly journalPending = new Gauge({ name: 'hookroute_journal_pending_events', help: 'Accepted events with deliveries still owed.', registers: [this.registry] });
   readonly journalFsyncs = new Counter({ name: 'hookroute_journal_fsyncs_total', help: 'fsync calls (group commits).', registers: [this.registry] });
   readonly journalCorruptions = new Counter({ name: 'hookroute_journal_corrupt_tails_total', help: 'Torn or corrupt journal tails cut off at start.', registers: [this.registry] });
+
+  /**
+   * Report a lane's queue depth by reading it at scrape time: it changes twice per delivery, and setting a labelled
+   * gauge hashes its labels every time. The returned function stops reading, leaving the series at its last value.
+   * @example
+   * const untrack = metrics.trackQueueDepth({ pipeline: 'p', sink: 'file' }, () => lane.size);
+   */
+  trackQueueDepth(labels: { pipeline: string; sink: string }, read: () => number): () => void {
+    this.queueDepthSources.set(read, labels);
+    return () => {
+      if (!this.queueDepthSources.delete(read)) return;
+      this.queueDepth.set(labels, read());
+    };
+  }
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'hookroute_' });

@@ -86,8 +86,9 @@ export class Lane {
     delivered?: { inc(): void };
     deadLettered?: { inc(): void };
     retries?: { inc(): void };
-    queueDepth?: { set(v: number): void };
   } = {};
+  /** Stops the scrape-time reading of this lane's queue depth; set once the lane first held something. */
+  private untrackDepth: (() => void) | undefined;
 
   private held = 0;
   private inFlight = 0;
@@ -181,6 +182,7 @@ export class Lane {
   async close(): Promise<void> {
     await this.drain(0);
     await this.sinks.closeAll(this.sink);
+    this.untrackDepth?.();
   }
 
   stats(): LaneStats {
@@ -432,7 +434,8 @@ export class Lane {
     });
   }
 
+  /** The queue-depth series appears once the lane first changes its depth, as when it was set on every change. */
   private gauge(): void {
-    (this.m.queueDepth ??= this.deps.metrics.queueDepth.labels(this.labels)).set(this.held);
+    this.untrackDepth ??= this.deps.metrics.trackQueueDepth(this.labels, () => this.held);
   }
 }

@@ -417,3 +417,21 @@ test('metrics: deliveries by result, retries, send durations and queue depth are
   assert.deepEqual((await values('hookroute_sink_queue_depth')).map(([, , v]) => v), [0]);
   await lane.close();
 });
+
+test('metrics: the queue depth is read when scraped, and keeps its last value after the lane closes', async () => {
+  const metrics = new Metrics({ processMetrics: false });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const s = scripted(() => held.then(() => undefined));
+  const { lane, until } = setup({ queue: { concurrency: 1 } }, s.sink, { metrics });
+  const depth = async () => (await metrics.queueDepth.get()).values.map((v) => [v.labels.pipeline, v.labels.sink, v.value]);
+  assert.deepEqual(await depth(), [], 'no series before the lane held anything');
+  for (let i = 1; i <= 3; i++) lane.push(event(i));
+  assert.deepEqual(await depth(), [['p1', 's1', 3]]);
+  release();
+  await until(3);
+  assert.deepEqual(await depth(), [['p1', 's1', 0]]);
+  await lane.close();
+  lane.push(event(9)); // refused after close: the series stays as it was
+  assert.deepEqual(await depth(), [['p1', 's1', 0]]);
+});
