@@ -4,8 +4,9 @@ import { canonicalHash, dedupeKey, iterableDate } from './functions.ts';
 import { truthy } from './truthy.ts';
 
 /** Thrown (never as an Error, so no stack is captured) when a value needs JSONata itself: an error case, an array from the input, … */
-export const BAIL: { readonly bail: true } = Object.freeze({ bail: true });
+const BAIL: { readonly bail: true } = Object.freeze({ bail: true });
 
+/** Hands the evaluation over to JSONata. */
 export function bail(): never {
   throw BAIL;
 }
