@@ -60,10 +60,23 @@ export class JsonlFile {
   append(data: string): Promise<void> {
     return new Promise((resolvePromise, reject) => {
       this.#pending.push({ data, done: (err) => (err ? reject(err) : resolvePromise()) });
-      this.#flushing ??= this.#flush().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#schedule();
     });
+  }
+
+  /**
+   * Start writing on the next turn of the event loop, not now: the sends of one turn (a routed batch, a write that
+   * finished and freed many lanes' slots) then share one write instead of the first going out alone.
+   */
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = new Promise((next) => setImmediate(next))
+      .then(() => this.#flush())
+      .finally(() => {
+        this.#flushing = undefined;
+        // An append that came after the last batch was taken but before this ran has not been written yet.
+        if (this.#pending.length > 0) this.#schedule();
+      });
   }
 
   async #flush(): Promise<void> {
