@@ -99,7 +99,8 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
 
   // A name claimed by two files goes to the file that already runs it, so a new file that copies a running pipeline's
   // name is the one refused (and the running pipeline keeps its routes); otherwise the first file in name order wins.
-  const runningOwner = (name: string) => previous?.pipelines.find((p) => p.name === name)?.file;
+  const running = new Map(previous?.pipelines.map((p) => [p.name, p.file])); // one lookup per comparison, not a scan
+  const runningOwner = (name: string) => running.get(name);
   const order = [...outcomes].sort((a, b) => {
     const aOwns = a.result.pipeline !== undefined && runningOwner(a.result.pipeline.info.name) === a.file;
     const bOwns = b.result.pipeline !== undefined && runningOwner(b.result.pipeline.info.name) === b.file;
