@@ -16,6 +16,7 @@ import type { LaneSpec, RoutingTable } from './pipelines/table.ts';
 import { loadSinkTypes, sameSinkTypes, type SinkRegistry } from './sinks/registry.ts';
 import { SinkPool } from './sinks/pool.ts';
 import { DeadLetterStore } from './delivery/dead-letter.ts';
+import { watchBacklogHeap } from './delivery/backlog-heap.ts';
 import { DeliveryEngine } from './delivery/engine.ts';
 import { Lane } from './delivery/lane.ts';
 import { acquireStorageLock, type StorageLock } from './delivery/storage-lock.ts';
@@ -100,6 +101,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       logger,
     });
     engine.start();
+    cleanups.push(watchBacklogHeap(() => engine.stats().pendingEvents, logger));
 
     const ingress: Ingress = createIngress({ config, validate: validateEvent, handoff: engine, metrics, eventLabel, logger });
     const { port: ingressPort } = await ingress.listen();
