@@ -132,11 +132,11 @@ test('over storage.maxDiskBytes ingress answers 503 with Retry-After, and 200 ag
   const d = await startDaemonProcess({
     dir,
     pipelines: { forward: forwardPipeline(target.url, { queue: { concurrency: 4, capacity: 20 } }) },
-    config: { storage: { dir: './data', segmentBytes: '32kb', maxDiskBytes: '160kb' } },
+    config: { storage: { dir: './data', segmentBytes: '64kb', maxDiskBytes: '1mb' } },
   });
   t.after(() => d.kill('SIGKILL'));
   let refused: { status: number; retryAfter: string | undefined; body: string } | undefined;
-  for (let seq = 0; seq < 5000 && !refused; seq++) {
+  for (let seq = 0; seq < 20_000 && !refused; seq++) {
     const res = await request(d.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(emailSend(seq)) });
     const body = await res.body.text();
     if (res.statusCode !== 200) refused = { status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined, body };
