@@ -18,6 +18,8 @@ export interface EventReaderDeps {
   onError: (id: number, err: unknown) => void;
   /** Events kept after they were read. A lane's refill asks for at most READ_BATCH at a time. Default 2048. */
   keep?: number;
+  /** Everything kept is let go once no read came for this long, so a drained backlog holds no memory. Default 1000 ms. */
+  idleMs?: number;
 }
 
 interface Waiting {
@@ -35,6 +37,8 @@ export class EventReader {
   private readonly recent = new Map<number, Promise<ReadEvent | undefined>>();
   private waiting: Waiting[] = [];
   private readonly keep: number;
+  private reads = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: EventReaderDeps) {
     this.keep = deps.keep ?? 2048;
@@ -42,6 +46,8 @@ export class EventReader {
 
   /** The event with this id, or undefined (reported through onError) when it cannot be read. */
   read(id: number): Promise<ReadEvent | undefined> {
+    this.reads++;
+    this.watchIdle();
     const known = this.recent.get(id);
     if (known) return known;
     const w: Waiting = { id, resolve: () => {} };
@@ -53,6 +59,18 @@ export class EventReader {
     // Oldest first out: Map keeps insertion order.
     if (this.recent.size > this.keep) this.recent.delete(this.recent.keys().next().value!);
     return p;
+  }
+
+  /** Forget what is kept once reads stop; the timer never holds the process open. */
+  private watchIdle(): void {
+    if (this.idleTimer) return;
+    const seen = this.reads;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.reads === seen) this.recent.clear();
+      else this.watchIdle();
+    }, this.deps.idleMs ?? 1000);
+    this.idleTimer.unref();
   }
 
   private async flush(): Promise<void> {

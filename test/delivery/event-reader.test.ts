@@ -67,3 +67,23 @@ describe('EventReader', () => {
     assert.deepEqual(errors, [1]);
   });
 });
+
+describe('EventReader when reads stop', () => {
+  it('lets go of what it kept, so a drained backlog holds no events', async () => {
+    const batches: number[][] = [];
+    const reader = new EventReader({
+      locate: (id) => ({ segment: 1, offset: id * 100, size: 100 }),
+      readEvents: async (locs) => (batches.push(locs.map((l) => l.offset / 100)), locs.map((l) => fields(l.offset / 100))),
+      onError: () => {},
+      idleMs: 5,
+    });
+    await reader.read(1);
+    await reader.read(1);
+    assert.deepEqual(batches, [[1]], 'kept while reads go on');
+    while (batches.length < 2) {
+      await new Promise((r) => setTimeout(r, 10));
+      await reader.read(1);
+    }
+    assert.deepEqual(batches, [[1], [1]], 'read again after an idle spell');
+  });
+});
