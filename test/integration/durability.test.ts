@@ -34,7 +34,8 @@ const seqsOf = (t: Target) => new Set((t.received as { seq: number }[]).map((r) 
 
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) total += (await stat(join(dir, name))).size;
+  // A segment may be deleted between the listing and the stat: that is the drain working, not an error.
+  for (const name of await readdir(dir).catch(() => [] as string[])) total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
   return total;
 }
 
