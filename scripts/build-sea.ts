@@ -7,8 +7,9 @@
 // import() from plugins.dir; `.ts` plugins need tsx and do not load here (nor in dist/).
 // `--out DIR` builds elsewhere (the test uses a temp folder); `--measure` prints size and start-up time.
 import { build } from 'esbuild';
+import { copyUws } from './copy-uws.ts';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -82,17 +83,8 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 
-// 4. The uWebSockets.js loader, its JS fallback and only this Node's native binary (same ABI as the executable).
-const uwsDir = dirname(dirname(require.resolve('uWebSockets.js')));
-const target = join(out, 'node_modules', 'uWebSockets.js');
-await mkdir(join(target, 'binaries'), { recursive: true });
-await cp(join(uwsDir, 'src'), join(target, 'src'), { recursive: true });
-await cp(join(uwsDir, 'dist'), join(target, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.node') });
-await cp(join(uwsDir, 'package.json'), join(target, 'package.json'));
-await cp(join(uwsDir, 'LICENSE'), join(target, 'LICENSE')).catch(() => {});
-const wanted = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
-if ((await readdir(join(uwsDir, 'binaries'))).includes(wanted)) await cp(join(uwsDir, 'binaries', wanted), join(target, 'binaries', wanted));
-else console.warn(`no native uWebSockets.js binary for ${wanted}: the executable will use the slow JS fallback`);
+// 4. uWebSockets.js and this Node's native binary (same ABI as the executable) beside it.
+await copyUws(out);
 
 const size = (await stat(exe)).size;
 console.log(`built ${exe} (${mb(size)}, Node ${process.version}) in ${Math.round(performance.now() - started)} ms`);
