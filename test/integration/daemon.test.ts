@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { stringify } from 'yaml';
-import { BIN, ROOT, Target, emailSend, forwardPipeline, post, startDaemonProcess, tempDir, waitFor } from './harness.ts';
+import { BIN, ROOT, Target, emailSend, forwardPipeline, post, sandbox, startDaemonProcess, tempDir, waitFor } from './harness.ts';
 
 const run = promisify(execFile);
 
@@ -44,12 +44,7 @@ test('real Iterable payloads are accepted and reach stdout through the shipped p
 });
 
 test('admin: healthz, readyz, metrics count what was sent, pipelines JSON, reload', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   const d = await startDaemonProcess({ dir, pipelines: { forward: forwardPipeline(target.url) } });
   t.after(() => d.kill('SIGKILL'));
   const admin = `http://127.0.0.1:${d.adminPort}`;
@@ -87,12 +82,7 @@ test('admin: healthz, readyz, metrics count what was sent, pipelines JSON, reloa
 });
 
 test('pipelines reload on file change under a steady stream: no failed or lost request, broken file keeps the old version', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   const file = join(dir, 'pipelines', 'forward.yaml');
   const d = await startDaemonProcess({ dir, pipelines: { forward: forwardPipeline(target.url) }, config: { pipelines: { dir: './pipelines', debounce: '50ms' } } });
   t.after(() => d.kill('SIGKILL'));
@@ -217,12 +207,7 @@ test('invalid events: quarantined by default (accepted, in the DLQ with their er
 });
 
 test('SIGHUP reloads pipelines without closing the ingress', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   const d = await startDaemonProcess({ dir, pipelines: {}, config: { pipelines: { dir: './pipelines', watch: false } } });
   t.after(() => d.kill('SIGKILL'));
   assert.equal(await post(d.url, emailSend(1)), 200);

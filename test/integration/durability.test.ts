@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir, stat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { Target, emailSend, forwardPipeline, post, startDaemonProcess, tempDir, waitFor } from './harness.ts';
+import { Target, emailSend, forwardPipeline, post, sandbox, startDaemonProcess, waitFor } from './harness.ts';
 
 /** Post events with `concurrency` workers until `stop()`; returns the seqs that got 200 and every status seen. */
 function postLoop(url: string, concurrency = 8, max = 5000) {
@@ -40,12 +40,7 @@ async function dirBytes(dir: string): Promise<number> {
 }
 
 test('kill -9 at a random moment loses no acknowledged event', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   const pipelines = { forward: forwardPipeline(target.url) };
   const first = await startDaemonProcess({ dir, pipelines });
   const loop = postLoop(first.url, 16);
@@ -67,12 +62,7 @@ test('kill -9 at a random moment loses no acknowledged event', async (t) => {
 });
 
 test('SIGTERM during traffic exits 0 within the grace period and nothing is lost across the restart', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   target.mode = 'fail';
   const pipelines = { forward: forwardPipeline(target.url) };
   const config = { shutdown: { grace: '1s' } };
@@ -95,12 +85,7 @@ test('SIGTERM during traffic exits 0 within the grace period and nothing is lost
 });
 
 test('a sink down for the whole run: backlog on disk, all delivered when it comes back, storage shrinks', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   target.mode = 'fail';
   const d = await startDaemonProcess({
     dir,
@@ -123,12 +108,7 @@ test('a sink down for the whole run: backlog on disk, all delivered when it come
 });
 
 test('over storage.maxDiskBytes ingress answers 503 with Retry-After, and 200 again once the backlog drains', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   target.mode = 'fail';
   const d = await startDaemonProcess({
     dir,
@@ -153,12 +133,7 @@ test('over storage.maxDiskBytes ingress answers 503 with Retry-After, and 200 ag
 });
 
 test('a torn and corrupted journal tail is cut off; intact events are delivered after restart', async (t) => {
-  const { dir, cleanup } = await tempDir();
-  const target = await new Target().start();
-  t.after(async () => {
-    await target.stop();
-    await cleanup();
-  });
+  const { dir, target } = await sandbox(t);
   target.mode = 'fail';
   const pipelines = { forward: forwardPipeline(target.url) };
   const first = await startDaemonProcess({ dir, pipelines });

@@ -146,6 +146,17 @@ export class Target {
   }
 }
 
+/** A temp folder and a running loopback target for one test, both removed when the test ends. */
+export async function sandbox(t: { after(fn: () => Promise<void> | void): void }): Promise<{ dir: string; target: Target }> {
+  const { dir, cleanup } = await tempDir();
+  const target = await new Target().start();
+  t.after(async () => {
+    await target.stop();
+    await cleanup();
+  });
+  return { dir, target };
+}
+
 /** POST a JSON body; resolves with the status (0 on a network error). */
 export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<number> {
   try {
