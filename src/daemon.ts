@@ -1,4 +1,5 @@
 // Wires the stages together — ingress → journal/engine → pipelines → lanes → sinks — and owns start, reload and stop.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.ts';
@@ -182,7 +183,12 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
         config,
         metrics,
         logger,
-        readiness: () => ({ listening, storageWritable: engine.writable(), pipelinesLoaded: table.pipelines.length > 0 || lastLoadErrors.length === 0 }),
+        // The journal folder vanishing (an operator's rm -rf) leaves open files writable but lost at the next start: not ready.
+        readiness: () => ({
+          listening,
+          storageWritable: engine.writable() && existsSync(join(config.storage.dir, 'journal')),
+          pipelinesLoaded: table.pipelines.length > 0 || lastLoadErrors.length === 0,
+        }),
         pipelines: () => ({
           version: table.version,
           loadErrors: lastLoadErrors,

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
@@ -218,4 +218,20 @@ test('SIGHUP reloads pipelines without closing the ingress', async (t) => {
   assert.ok(await waitFor(() => (target.received as { seq: number }[]).some((r) => r.seq === 2), 10_000), 'routed by the new pipeline');
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
+});
+
+test('readiness: /readyz answers 503 when the storage folder disappears under the running daemon', async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const d = await startDaemonProcess({ dir, pipelines: { out: { sinks: [{ type: 'file', path: './out.jsonl' }] } } });
+  t.after(() => d.kill('SIGKILL'));
+  const readyz = async () => {
+    const res = await request(`http://127.0.0.1:${d.adminPort}/readyz`);
+    return { status: res.statusCode, body: (await res.body.json()) as { failing: string[] } };
+  };
+  assert.equal((await readyz()).status, 200);
+  await rm(join(dir, 'data'), { recursive: true, force: true });
+  const after = await readyz();
+  assert.equal(after.status, 503);
+  assert.deepEqual(after.body.failing, ['storageWritable']);
 });
