@@ -1,27 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompileCache } from '../../src/pipelines/compile-cache.ts';
 import { loadPipelines, type LoadOptions } from '../../src/pipelines/load.ts';
 import { fakeSinkTypes } from '../fixtures/fake-sinks.ts';
+import { caseFolders } from '../fixtures/case-folders.ts';
 
-let root: string;
-let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'hookroute-cache-'));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = join(root, `case-${n++}`);
-  await mkdir(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
+const folder = caseFolders('hookroute-cache-');
 
 const sinkTypes = fakeSinkTypes();
 const pipeline = (i: number, extra = '') => `name: p${i}\nmatch: { events: [emailSend] }\ntransform: '{ "n": ${i} }'\n${extra}sinks: [{type: stdout}]\n`;

@@ -1,29 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatProblem } from '../../src/config/yaml-source.ts';
 import { loadPipelines, type LoadOptions } from '../../src/pipelines/load.ts';
 import type { EventRecord } from '../../src/events/record.ts';
 import { fakeSinkTypes } from '../fixtures/fake-sinks.ts';
+import { caseFolders } from '../fixtures/case-folders.ts';
 
-let root: string;
-let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'hookroute-load-'));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-/** A fresh folder holding `files`. */
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = join(root, `case-${n++}`);
-  await mkdir(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
+const folder = caseFolders('hookroute-load-');
 
 const load = (dir: string, extra: Partial<LoadOptions> = {}) =>
   loadPipelines({ dir, baseDir: '/', sinkTypes: fakeSinkTypes(), env: {}, evalTimeoutMs: 100, ...extra });
@@ -102,7 +87,7 @@ test('only *.yaml / *.yml at the top level; dotfiles, tests and other files are 
 });
 
 test('a missing folder is one problem, not an exception', async () => {
-  const { problems, table } = await load(join(root, 'does-not-exist'));
+  const { problems, table } = await load(join(await folder({}), 'does-not-exist'));
   assert.equal(problems.length, 1);
   assert.match(problems[0]!.message, /cannot read the pipelines folder: ENOENT/);
   assert.equal(table.pipelines.length, 0);
