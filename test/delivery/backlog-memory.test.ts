@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Metrics } from '../../src/admin/metrics.ts';
-import { DeliveryEngine, type SettleResult } from '../../src/delivery/engine.ts';
-import type { EngineLane } from '../../src/delivery/lane-feed.ts';
+import { DeliveryEngine } from '../../src/delivery/engine.ts';
 import type { EventRecord, IncomingEvent } from '../../src/events/record.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { LaneSpec, RoutingTable } from '../../src/pipelines/table.ts';
+import type { RoutingTable } from '../../src/pipelines/table.ts';
+import { HeldLane, laneSpec as makeLaneSpec } from '../fixtures/lanes.ts';
 
 // A fresh context reads the flag when it is created, so this yields a working gc() without `node --expose-gc`.
 setFlagsFromString('--expose-gc');
@@ -29,55 +29,7 @@ const SLACK = 64;
  */
 const READ_BACK_BOUND = 2500;
 
-/** A sink that is down: the lane holds what it was given until the test delivers it. */
-class StuckLane implements EngineLane {
-  held: EventRecord[] = [];
-  received: number[] = [];
-  maxHeld = 0;
-  private above = false;
-  private readonly room: (() => void)[] = [];
-  constructor(
-    readonly spec: LaneSpec,
-    private readonly onSettled: (e: EventRecord, r: SettleResult) => void,
-  ) {}
-  get size() {
-    return this.held.length;
-  }
-  get hasRoom() {
-    return this.held.length < this.spec.queue.capacity;
-  }
-  push(e: EventRecord) {
-    this.held.push(e);
-    this.received.push(e.id);
-    this.maxHeld = Math.max(this.maxHeld, this.held.length);
-    if (this.held.length > this.spec.queue.capacity / 2) this.above = true;
-  }
-  onRoom(cb: () => void) {
-    this.room.push(cb);
-  }
-  deliver(n: number) {
-    for (const e of this.held.splice(0, n)) this.onSettled(e, 'delivered');
-    if (this.above && this.held.length <= this.spec.queue.capacity / 2) {
-      this.above = false;
-      for (const cb of this.room) cb();
-    }
-  }
-  async drain() {}
-  close() {}
-}
-
-const laneSpec: LaneSpec = {
-  key: 'p/down',
-  pipeline: 'p',
-  sinkId: 'down',
-  type: 'fake',
-  options: {},
-  retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-  queue: { concurrency: 1, capacity: CAPACITY },
-  breaker: { threshold: 5, cooldownMs: 1000 },
-  fingerprint: 'v1',
-  source: { file: '/p.yaml', line: 1 },
-};
+const laneSpec = makeLaneSpec('p/down', { queue: { concurrency: 1, capacity: CAPACITY } });
 
 const routingTable: RoutingTable = {
   version: 1,
@@ -117,11 +69,11 @@ afterEach(async () => {
 
 describe('DeliveryEngine backlog memory', () => {
   it('keeps no per-event object alive for a spilled lane, however long its backlog, and delivers it all in order', async () => {
-    let lane: StuckLane | undefined;
+    let lane: HeldLane | undefined;
     engine = await DeliveryEngine.open({
       storage: { dir, fsync: 'off', maxDiskBytes: 1 << 30, segmentBytes: 256 * 1024 },
       table: () => routingTable,
-      createLane: (s, onSettled) => (lane = new StuckLane(s, onSettled)),
+      createLane: (s, onSettled) => (lane = new HeldLane(s, onSettled)),
       deadLetters: { append: async () => {} },
       metrics: new Metrics({ processMetrics: false }),
       logger: silentLogger,

@@ -8,76 +8,20 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Metrics } from '../../src/admin/metrics.ts';
 import type { DeadLetter } from '../../src/delivery/dead-letter.ts';
-import { DeliveryEngine, type EngineDeps, type SettleResult } from '../../src/delivery/engine.ts';
+import { DeliveryEngine, type EngineDeps } from '../../src/delivery/engine.ts';
 import type { EngineLane } from '../../src/delivery/lane-feed.ts';
 import type { Lane } from '../../src/delivery/lane.ts';
 import { HandoffRefused, type EventRecord, type IncomingEvent } from '../../src/events/record.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { LaneSpec, PipelineInfo, RouteDecision, RoutingTable } from '../../src/pipelines/table.ts';
+import { HeldLane, laneSpec } from '../fixtures/lanes.ts';
 
 // The real Lane must fit what the engine drives.
 const laneFits: Lane extends EngineLane ? true : false = true;
 assert.ok(laneFits);
 
-/** A lane that holds what it is given until the test delivers it, and refuses to go over capacity. */
-class FakeLane implements EngineLane {
-  held: EventRecord[] = [];
-  received: number[] = [];
-  maxHeld = 0;
-  closed = false;
-  private above = false;
-  private readonly room: (() => void)[] = [];
-  constructor(
-    readonly spec: LaneSpec,
-    private readonly onSettled: (e: EventRecord, r: SettleResult) => void,
-  ) {}
-  get size() {
-    return this.held.length;
-  }
-  get hasRoom() {
-    return !this.closed && this.held.length < this.spec.queue.capacity;
-  }
-  push(e: EventRecord) {
-    assert.ok(this.held.length < this.spec.queue.capacity, `${this.spec.key} pushed over capacity`);
-    this.held.push(e);
-    this.received.push(e.id);
-    this.maxHeld = Math.max(this.maxHeld, this.held.length);
-    if (this.held.length > this.spec.queue.capacity / 2) this.above = true;
-  }
-  onRoom(cb: () => void) {
-    this.room.push(cb);
-  }
-  /** Finish the `n` oldest held events. */
-  deliver(n = Infinity, result: SettleResult = 'delivered') {
-    for (const e of this.held.splice(0, n)) this.onSettled(e, result);
-    if (this.above && this.held.length <= this.spec.queue.capacity / 2) {
-      this.above = false;
-      for (const cb of this.room) cb();
-    }
-  }
-  async drain() {
-    this.closed = true;
-    this.held = []; // abandoned without settling: still owed in the journal
-  }
-  close() {
-    this.closed = true;
-  }
-}
-
 function spec(key: string, capacity = 1000, fingerprint = 'v1'): LaneSpec {
-  const [pipeline, sinkId] = key.split('/') as [string, string];
-  return {
-    key,
-    pipeline,
-    sinkId,
-    type: 'fake',
-    options: {},
-    retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-    queue: { concurrency: 1, capacity },
-    breaker: { threshold: 5, cooldownMs: 1000 },
-    fingerprint,
-    source: { file: '/p.yaml', line: 1 },
-  };
+  return laneSpec(key, { queue: { concurrency: 1, capacity }, fingerprint });
 }
 
 /** A routing table whose decision is a function of the event body. */
@@ -111,7 +55,7 @@ afterEach(async () => {
 
 interface Harness {
   engine: DeliveryEngine;
-  lanes: Map<string, FakeLane>;
+  lanes: Map<string, HeldLane>;
   deadLetters: DeadLetter[];
   setTable(t: RoutingTable): void;
   metrics: Metrics;
@@ -119,14 +63,14 @@ interface Harness {
 
 async function harness(t: RoutingTable, storage: Partial<EngineDeps['storage']> = {}, storageDir = dir): Promise<Harness> {
   let current = t;
-  const lanes = new Map<string, FakeLane>();
+  const lanes = new Map<string, HeldLane>();
   const deadLetters: DeadLetter[] = [];
   const metrics = new Metrics({ processMetrics: false });
   const engine = await DeliveryEngine.open({
     storage: { dir: storageDir, fsync: 'batch', maxDiskBytes: 1 << 30, segmentBytes: 1 << 20, ...storage },
     table: () => current,
     createLane: (s, onSettled) => {
-      const lane = new FakeLane(s, onSettled);
+      const lane = new HeldLane(s, onSettled);
       lanes.set(s.key, lane);
       return lane;
     },

@@ -9,20 +9,16 @@ import type { LaneSpec } from '../../src/pipelines/table.ts';
 import type { SinkInstance } from '../../src/sinks/define.ts';
 import { DeadLetterStore, newDeadLetterId, type DeadLetter } from '../../src/delivery/dead-letter.ts';
 import { replayOffline, type ReplayDeps } from '../../src/delivery/replay.ts';
+import { laneSpec } from '../fixtures/lanes.ts';
 
 function lane(pipeline: string, sinkId: string, capacity = 100): LaneSpec {
-  return {
-    key: `${pipeline}/${sinkId}`,
-    pipeline,
-    sinkId,
+  return laneSpec(`${pipeline}/${sinkId}`, {
     type: 'mem',
-    options: {},
     retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
     queue: { concurrency: 2, capacity },
     breaker: { threshold: 100, cooldownMs: 10 },
     fingerprint: 'x',
-    source: { file: '/p.yaml', line: 1 },
-  };
+  });
 }
 
 function rec(eventId: number, pipeline?: string, sink?: string): DeadLetter {
