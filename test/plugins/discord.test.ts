@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { jsonReceiver } from '../fixtures/json-receiver.ts';
 import { fileURLToPath } from 'node:url';
 import { Compile } from 'typebox/compile';
 import discord, { discordMessage } from '../../plugins/discord.ts';
@@ -13,24 +13,7 @@ const meta: DeliveryMeta = { eventId: 1, eventName: 'emailBounce', pipeline: 'p'
 const never = new AbortController().signal;
 const ctx: SinkContext = { pipeline: 'p', sink: 'discord', baseDir: '.', logger: silentLogger, signal: never };
 
-async function discordMock(reply: (res: ServerResponse) => void) {
-  const bodies: unknown[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
-      reply(res);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/api/webhooks/1/abc`,
-    bodies,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+const discordMock = (reply: (res: ServerResponse) => void) => jsonReceiver(reply, '/api/webhooks/1/abc');
 
 test('a string becomes {content} with the username; an object is sent as is', async () => {
   const mock = await discordMock((res) => res.writeHead(204).end());

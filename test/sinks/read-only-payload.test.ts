@@ -2,8 +2,7 @@
 // no built-in sink, nor the example plugin, may change it: each gets a deeply frozen payload, where any write throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { jsonReceiver } from '../fixtures/json-receiver.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,24 +30,7 @@ const payload = () => deepFreeze({ text: 'bounce for u@x.com', email: 'u@x.com',
 
 const jsonLines = (text: string): unknown[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
 
-async function receiver() {
-  const bodies: unknown[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    bodies,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+const receiver = () => jsonReceiver();
 
 /** Sends one frozen payload twice (as two sinks of one pipeline would get it): both arrive as `expected`, the payload unchanged. */
 async function sendsUnchanged(sink: SinkInstance, received: () => Promise<unknown[]> | unknown[], expected: unknown = payload()): Promise<void> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { jsonReceiver } from '../fixtures/json-receiver.ts';
 import { Compile } from 'typebox/compile';
 import { createSlackSink, slackMessage, slackSink, type SlackSinkOptions } from '../../src/sinks/slack.ts';
 import type { DeliveryMeta } from '../../src/sinks/define.ts';
@@ -10,24 +10,7 @@ const meta: DeliveryMeta = { eventId: 1, eventName: 'emailBounce', pipeline: 'p'
 const never = new AbortController().signal;
 
 /** A Slack incoming-webhook mock: answers `ok` unless `reply` says otherwise. */
-async function slackMock(reply: (res: ServerResponse) => void = (res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')) {
-  const bodies: unknown[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
-      reply(res);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/services/T000/B000/XXXX`,
-    bodies,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+const slackMock = (reply?: (res: ServerResponse) => void) => jsonReceiver(reply, '/services/T000/B000/XXXX');
 
 test('a string payload becomes {"text": ...}; an object is sent as is', async () => {
   const mock = await slackMock();
