@@ -38,11 +38,24 @@ const scenarios: Record<string, () => Record<string, string>> = {
 if (!scenarios[scenario]) throw new Error(`unknown scenario ${scenario}: one of ${Object.keys(scenarios).join(', ')}`);
 const files = scenarios[scenario]!();
 for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'p', name), text);
-writeFileSync(join(dir, 'c.yaml'), 'server: {host: 127.0.0.1, port: 0}\nadmin: {port: 0}\npipelines: {dir: ./p, watch: false}\nstorage: {dir: ./data}\nlog: {level: info}\n');
+writeFileSync(
+  join(dir, 'c.yaml'),
+  'server: {host: 127.0.0.1, port: 0}\nadmin: {port: 0}\npipelines: {dir: ./p, watch: false}\nstorage: {dir: ./data}\nlog: {level: info}\n',
+);
 const entry = fromSource ? [join(repoRoot, 'bin', 'hookroute.js')] : [join(repoRoot, 'dist', 'hookroute.js')];
-const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, 'bench', 'results', 'profiles')] : []), ...entry, 'start', '-c', join(dir, 'c.yaml')], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
+const child = spawn(
+  process.execPath,
+  [
+    ...(prof ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, 'bench', 'results', 'profiles')] : []),
+    ...entry,
+    'start',
+    '-c',
+    join(dir, 'c.yaml'),
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  },
+);
 let log = '';
 child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
 const deadline = Date.now() + 30_000;
@@ -53,8 +66,16 @@ while (!log.includes('hookroute started')) {
 const port = Number(/"port":(\d+),"adminPort"/.exec(log)![1]);
 const before = cpuMs(child.pid!);
 const t0 = performance.now();
-const r = await closedLoop({ url: `http://127.0.0.1:${port}/webhook`, bodies, connections: 32, durationSec: 60, amount: events, maxSec: 120 });
-const { lines } = scenario === 'none' ? { lines: 0 } : await waitForSinkLines(out, Number.POSITIVE_INFINITY, 1500, 120_000);
+const r = await closedLoop({
+  url: `http://127.0.0.1:${port}/webhook`,
+  bodies,
+  connections: 32,
+  durationSec: 60,
+  amount: events,
+  maxSec: 120,
+});
+const { lines } =
+  scenario === 'none' ? { lines: 0 } : await waitForSinkLines(out, Number.POSITIVE_INFINITY, 1500, 120_000);
 const spent = cpuMs(child.pid!) - before;
 const wall = performance.now() - t0;
 child.kill('SIGTERM');
@@ -62,6 +83,14 @@ await new Promise((r) => child.on('exit', r));
 rmSync(dir, { recursive: true, force: true });
 const accepted = Math.round(r.rps * 0) + (r.total - r.failed);
 console.log(
-  JSON.stringify({ scenario, accepted, failed: r.failed, sinkLines: lines, cpuUsPerEvent: Math.round((spent * 1000) / accepted), rps: Math.round(r.rps), wallMs: Math.round(wall) }),
+  JSON.stringify({
+    scenario,
+    accepted,
+    failed: r.failed,
+    sinkLines: lines,
+    cpuUsPerEvent: Math.round((spent * 1000) / accepted),
+    rps: Math.round(r.rps),
+    wallMs: Math.round(wall),
+  }),
 );
 void countSinkLines;

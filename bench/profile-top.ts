@@ -16,7 +16,9 @@ interface Profile {
 
 function newestProfile(): string[] {
   const dir = join(benchDir, 'results', 'profiles');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
   files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   return files.slice(0, 1);
 }
@@ -26,11 +28,22 @@ function where(url: string): string {
   const path = url.startsWith('file://') ? new URL(url).pathname : url;
   const rel = relative(repoRoot, path);
   const nm = rel.lastIndexOf('node_modules/');
-  return nm >= 0 ? rel.slice(nm + 13).split('/').slice(0, rel.slice(nm + 13).startsWith('@') ? 2 : 1).join('/') : rel;
+  return nm >= 0
+    ? rel
+        .slice(nm + 13)
+        .split('/')
+        .slice(0, rel.slice(nm + 13).startsWith('@') ? 2 : 1)
+        .join('/')
+    : rel;
 }
 
 function top(map: Map<string, number>, total: number, n: number): string[] {
-  return [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+  return [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(
+      ([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,
+    );
 }
 
 const files = process.argv.slice(2).length ? process.argv.slice(2) : newestProfile();
@@ -47,8 +60,13 @@ for (const file of files) {
     total += dt;
     const f = node.callFrame;
     const loc = where(f.url);
-    byFn.set(`${f.functionName || '(anonymous)'}  ${loc}:${f.lineNumber + 1}`, (byFn.get(`${f.functionName || '(anonymous)'}  ${loc}:${f.lineNumber + 1}`) ?? 0) + dt);
+    byFn.set(
+      `${f.functionName || '(anonymous)'}  ${loc}:${f.lineNumber + 1}`,
+      (byFn.get(`${f.functionName || '(anonymous)'}  ${loc}:${f.lineNumber + 1}`) ?? 0) + dt,
+    );
     byFile.set(loc, (byFile.get(loc) ?? 0) + dt);
   });
-  console.log(`# ${file} (${(total / 1e6).toFixed(1)} s sampled)\n\n## self time by file / package\n${top(byFile, total, 20).join('\n')}\n\n## self time by function\n${top(byFn, total, 30).join('\n')}\n`);
+  console.log(
+    `# ${file} (${(total / 1e6).toFixed(1)} s sampled)\n\n## self time by file / package\n${top(byFile, total, 20).join('\n')}\n\n## self time by function\n${top(byFn, total, 30).join('\n')}\n`,
+  );
 }

@@ -48,7 +48,10 @@ function parse() {
     return n;
   };
   const quick = values.quick;
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((n) => !ALL.some((s) => s.name === n)) ?? [];
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}\n${USAGE}`);
   return {
@@ -76,7 +79,10 @@ async function runScenario(s: Scenario, ctx: BenchContext, runs: number): Promis
       for (const n of out.notes ?? []) if (notes.length < 20) notes.push(`run ${i}: ${n}`);
     } catch (err) {
       // Unavailable is expected while the daemon is being built; anything else is a harness or daemon failure.
-      reason = err instanceof Unavailable ? err.message : `error: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
+      reason =
+        err instanceof Unavailable
+          ? err.message
+          : `error: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
       ctx.log(`${s.name}: ${reason}`);
       break;
     }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { open as openLmdb } from 'lmdb';
 import { Metrics } from '../src/admin/metrics.ts';
-import { Journal } from '../src/delivery/journal.ts';
-import { OwedIndex } from '../src/delivery/owed-index.ts';
+import { Journal } from '../src/journal/journal.ts';
+import { OwedIndex } from '../src/journal/owed-index.ts';
 import { silentLogger } from '../src/log.ts';
 import { benchDir } from './harness/paths.ts';
 
@@ -48,7 +48,13 @@ function body(n: number): Buffer {
       locale: 'en-GB',
       catalogCollectionCount: 3,
       productRecommendationCount: 5,
-      transactionalData: { orderId: `ORD-${n}`, items: [{ sku: 'SKU-1', qty: 1, price: 19.99 }, { sku: 'SKU-2', qty: 2, price: 5.49 }] },
+      transactionalData: {
+        orderId: `ORD-${n}`,
+        items: [
+          { sku: 'SKU-1', qty: 1, price: 19.99 },
+          { sku: 'SKU-2', qty: 2, price: 5.49 },
+        ],
+      },
       messageTypeName: 'Marketing',
       channelName: 'Email',
       utm: { source: 'iterable', medium: 'email', campaign: 'weekly-digest', content: 'hero-cta' },
@@ -80,11 +86,22 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 async function journalThroughput(dir: string, bodies: Buffer[]): Promise<Row> {
   const metrics = new Metrics({ processMetrics: false });
-  const journal = await Journal.open({ dir, fsync: 'batch', segmentBytes: 64 << 20, metrics, logger: silentLogger }, () => {});
-  const ms = await pump(bodies.length, (i) => journal.appendEvent({ receivedAt: Date.now(), eventName: 'emailSend', raw: bodies[i]! }).durable);
+  const journal = await Journal.open(
+    { dir, fsync: 'batch', segmentBytes: 64 << 20, metrics, logger: silentLogger },
+    () => {},
+  );
+  const ms = await pump(
+    bodies.length,
+    (i) => journal.appendEvent({ receivedAt: Date.now(), eventName: 'emailSend', raw: bodies[i]! }).durable,
+  );
   const fsyncs = (await metrics.journalFsyncs.get()).values[0]?.value ?? 0;
   await journal.close();
-  return { store: 'segment journal', test: `accept ${bodies.length} × 1 KB, fsync on`, figure: `${Math.round((bodies.length / ms) * 1000)} events/s`, note: `${fsyncs} fsyncs (group commit)` };
+  return {
+    store: 'segment journal',
+    test: `accept ${bodies.length} × 1 KB, fsync on`,
+    figure: `${Math.round((bodies.length / ms) * 1000)} events/s`,
+    note: `${fsyncs} fsyncs (group commit)`,
+  };
 }
 
 /**
@@ -109,11 +126,24 @@ async function lmdbThroughput(dir: string, bodies: Buffer[], durable: boolean): 
 
 /** Fill a journal the way the engine would: events plus one ROUTED record per 256 events, all owed to one (down) sink. */
 async function fillJournal(dir: string, n: number, sample: Buffer[]): Promise<number> {
-  const journal = await Journal.open({ dir, fsync: 'off', segmentBytes: 64 << 20, metrics: new Metrics({ processMetrics: false }), logger: silentLogger }, () => {});
+  const journal = await Journal.open(
+    {
+      dir,
+      fsync: 'off',
+      segmentBytes: 64 << 20,
+      metrics: new Metrics({ processMetrics: false }),
+      logger: silentLogger,
+    },
+    () => {},
+  );
   let batch: { id: number; lanes: string[] }[] = [];
   let pending: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    const { id, durable } = journal.appendEvent({ receivedAt: Date.now(), eventName: 'emailSend', raw: sample[i % sample.length]! });
+    const { id, durable } = journal.appendEvent({
+      receivedAt: Date.now(),
+      eventName: 'emailSend',
+      raw: sample[i % sample.length]!,
+    });
     pending.push(durable);
     batch.push({ id, lanes: [LANE] });
     if (batch.length === 256) {
@@ -138,11 +168,20 @@ async function journalRecovery(dir: string, n: number, sample: Buffer[]): Promis
   const rssBefore = process.memoryUsage().rss;
   const started = performance.now();
   const index = new OwedIndex();
-  const journal = await Journal.open({ dir, fsync: 'batch', segmentBytes: 64 << 20, metrics: new Metrics({ processMetrics: false }), logger: silentLogger }, (r) => {
-    if (r.type === 'event') index.addEvent(r.id, r);
-    else if (r.type === 'routed') for (const e of r.entries) index.setRouted(e.id, e.lanes);
-    else for (const id of r.ids) index.finish(id, r.lane);
-  });
+  const journal = await Journal.open(
+    {
+      dir,
+      fsync: 'batch',
+      segmentBytes: 64 << 20,
+      metrics: new Metrics({ processMetrics: false }),
+      logger: silentLogger,
+    },
+    (r) => {
+      if (r.type === 'event') index.addEvent(r.id, r);
+      else if (r.type === 'routed') for (const e of r.entries) index.setRouted(e.id, e.lanes);
+      else for (const id of r.ids) index.finish(id, r.lane);
+    },
+  );
   const ms = performance.now() - started;
   global.gc?.();
   const rssAfter = process.memoryUsage().rss;
@@ -176,7 +215,12 @@ async function lmdbRecovery(dir: string, n: number, sample: Buffer[]): Promise<R
   const ms = performance.now() - started;
   await db.close();
   if (count !== n) throw new Error(`lmdb recovered ${count}, expected ${n}`);
-  return { store: 'lmdb', test: `recover ${n} owed events (${mb(bytes)} values)`, figure: `${(ms / 1000).toFixed(2)} s`, note: 'open + full cursor scan' };
+  return {
+    store: 'lmdb',
+    test: `recover ${n} owed events (${mb(bytes)} values)`,
+    figure: `${(ms / 1000).toFixed(2)} s`,
+    note: 'open + full cursor scan',
+  };
 }
 
 async function main(): Promise<void> {
@@ -185,7 +229,9 @@ async function main(): Promise<void> {
   try {
     const bodies = Array.from({ length: events }, (_, i) => body(i));
     const sample = bodies.slice(0, 1000);
-    console.error(`storage bench: ${events} events at concurrency ${concurrency}, recovery of ${backlog} events (body ${bodies[0]!.length} bytes)`);
+    console.error(
+      `storage bench: ${events} events at concurrency ${concurrency}, recovery of ${backlog} events (body ${bodies[0]!.length} bytes)`,
+    );
     // Warm both code paths up first so neither pays for the JIT in its figure.
     await journalThroughput(join(root, 'w1'), bodies.slice(0, 2000));
     await lmdbThroughput(join(root, 'w2'), bodies.slice(0, 2000), true);
@@ -215,7 +261,7 @@ async function main(): Promise<void> {
     '',
     '## Choice: the segment journal',
     '',
-    '- Group commit gives it the same shape as lmdb\'s batched transactions (one write and one fsync for everything that',
+    "- Group commit gives it the same shape as lmdb's batched transactions (one write and one fsync for everything that",
     '  arrived during the previous fsync), and both land in the same range here; the journal writes the raw request bytes',
     '  once, sequentially, with no B-tree pages or copy-on-write.',
     '- lmdb resolves a put at commit; with `overlappingSync` (its default off Windows) durability comes later, so an honest 200',

@@ -11,9 +11,20 @@ const MAX_REPLY_BYTES = 64 * 1024;
 
 const DiscordOptions = Type.Object(
   {
-    url: Type.String({ pattern: WEBHOOK_URL, description: 'The Discord webhook URL (a secret: use `${DISCORD_WEBHOOK_URL}`). https only; http only to loopback, for tests.', examples: ['${DISCORD_WEBHOOK_URL}'] }),
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 80, description: 'Overrides the webhook\'s display name.' })),
-    timeout: Type.Integer({ minimum: 1, default: 10_000, description: 'Milliseconds allowed for one request; past it the attempt is retried.' }),
+    url: Type.String({
+      pattern: WEBHOOK_URL,
+      description:
+        'The Discord webhook URL (a secret: use `${DISCORD_WEBHOOK_URL}`). https only; http only to loopback, for tests.',
+      examples: ['${DISCORD_WEBHOOK_URL}'],
+    }),
+    username: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 80, description: "Overrides the webhook's display name." }),
+    ),
+    timeout: Type.Integer({
+      minimum: 1,
+      default: 10_000,
+      description: 'Milliseconds allowed for one request; past it the attempt is retried.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -64,7 +75,11 @@ function retryAfterMs(res: Response, text: string): number | undefined {
   return header && /^\d+(\.\d+)?$/.test(header) ? Math.ceil(Number(header) * 1000) : undefined;
 }
 
-async function post(options: DiscordOptions, message: Record<string, unknown>, signal: AbortSignal): Promise<SendOutcome> {
+async function post(
+  options: DiscordOptions,
+  message: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<SendOutcome> {
   let res: Response;
   try {
     res = await fetch(options.url, {
@@ -77,7 +92,11 @@ async function post(options: DiscordOptions, message: Record<string, unknown>, s
   } catch (err) {
     // The URL is a secret: report the kind of failure, never the request.
     const e = err as { name?: string; cause?: { code?: string } };
-    return retryable(e.name === 'TimeoutError' ? 'discord: timed out' : `discord: network error ${e.cause?.code ?? e.name ?? ''}`.trim());
+    return retryable(
+      e.name === 'TimeoutError'
+        ? 'discord: timed out'
+        : `discord: network error ${e.cause?.code ?? e.name ?? ''}`.trim(),
+    );
   }
   const text = await readSome(res, MAX_REPLY_BYTES).catch(() => '');
   const status = res.status;
@@ -106,7 +125,8 @@ export default defineSink({
   // Discord allows about 5 requests per 2 seconds per webhook.
   defaults: { rate: '5/2s', concurrency: 1 },
   create(options) {
-    if (!new RegExp(WEBHOOK_URL).test(options.url)) throw new Error('url must be https (http only to a loopback address)');
+    if (!new RegExp(WEBHOOK_URL).test(options.url))
+      throw new Error('url must be https (http only to a loopback address)');
     return {
       async send(payload, _meta, signal) {
         const message = discordMessage(payload, options.username);

@@ -47,7 +47,10 @@ try {
       {
         name: 'uws-beside-executable',
         setup(b) {
-          b.onResolve({ filter: /^uWebSockets\.js$/ }, () => ({ path: 'uWebSockets.js', namespace: 'uws-beside-executable' }));
+          b.onResolve({ filter: /^uWebSockets\.js$/ }, () => ({
+            path: 'uWebSockets.js',
+            namespace: 'uws-beside-executable',
+          }));
           b.onLoad({ filter: /.*/, namespace: 'uws-beside-executable' }, () => ({
             contents: "module.exports = require('node:module').createRequire(process.execPath)('uWebSockets.js');",
             loader: 'js',
@@ -61,21 +64,34 @@ try {
 
   // 2. The preparation blob. No "useCodeCache": it saves ~40 ms of start-up CPU but on Node 20 breaks import() in the
   // main script ("A dynamic import callback was not specified"), so no plugin would load.
-  const config = { main: join(work, 'hookroute.cjs'), output: join(work, 'sea-prep.blob'), disableExperimentalSEAWarning: true };
+  const config = {
+    main: join(work, 'hookroute.cjs'),
+    output: join(work, 'sea-prep.blob'),
+    disableExperimentalSEAWarning: true,
+  };
   await writeFile(join(work, 'sea-config.json'), JSON.stringify(config));
-  const prep = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8', cwd: work });
+  const prep = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {
+    encoding: 'utf8',
+    cwd: work,
+  });
   if (prep.status !== 0) throw new Error(`node --experimental-sea-config failed:\n${prep.stderr}`);
 
   // 3. A copy of this Node binary with the blob injected (macOS: unsigned first, ad-hoc signed after).
   await copyFile(process.execPath, exe);
-  if (!(await readFile(exe)).includes(FUSE)) throw new Error(`${process.execPath} has no ${FUSE}: this Node build cannot make single executables`);
+  if (!(await readFile(exe)).includes(FUSE))
+    throw new Error(`${process.execPath} has no ${FUSE}: this Node build cannot make single executables`);
   if (process.platform === 'darwin') run('codesign', ['--remove-signature', exe]);
   const blob = config.output;
   const postject = join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
   const macho = process.platform === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [];
-  const inj = spawnSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE, ...macho], { encoding: 'utf8' });
+  const inj = spawnSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE, ...macho], {
+    encoding: 'utf8',
+  });
   // postject's ELF reader prints harmless "Can't find string offset for section name" warnings: drop only those.
-  const stderr = inj.stderr.split('\n').filter((l) => l && !l.includes("Can't find string offset for section name")).join('\n');
+  const stderr = inj.stderr
+    .split('\n')
+    .filter((l) => l && !l.includes("Can't find string offset for section name"))
+    .join('\n');
   if (inj.status !== 0) throw new Error(`postject failed:\n${inj.stdout}${stderr}`);
   if (stderr) console.warn(stderr);
   if (process.platform === 'darwin') run('codesign', ['--sign', '-', exe]);
@@ -115,7 +131,11 @@ async function measure(): Promise<void> {
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
       const t0 = performance.now();
-      const child = spawn(exe, ['start', '-c', join(dir, 'config.yaml')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+      const child = spawn(exe, ['start', '-c', join(dir, 'config.yaml')], {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
       const ms = await new Promise<number>((res, rej) => {
         let logs = '';
         child.stderr.setEncoding('utf8').on('data', (c: string) => {
@@ -129,7 +149,9 @@ async function measure(): Promise<void> {
       if (i >= 2) times.push(ms);
     }
     times.sort((a, b) => a - b);
-    console.log(`start-up (spawn to "hookroute started"), median of 5: ${Math.round(times[2]!)} ms [${times.map(Math.round).join(', ')}]`);
+    console.log(
+      `start-up (spawn to "hookroute started"), median of 5: ${Math.round(times[2]!)} ms [${times.map(Math.round).join(', ')}]`,
+    );
     console.log(`size: executable ${mb((await stat(exe)).size)}, whole ${out} ${mb(await folderSize(out))}`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -27,7 +27,9 @@ await build({
   format: 'esm',
   outfile: join(dist, 'hookroute.js'),
   external: ['uWebSockets.js', 'tsx', 'tsx/*', 'lmdb'],
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __hookrouteRequire } from 'node:module'; const require = __hookrouteRequire(import.meta.url);" },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __hookrouteRequire } from 'node:module'; const require = __hookrouteRequire(import.meta.url);",
+  },
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',

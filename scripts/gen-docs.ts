@@ -2,7 +2,12 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderConfigDoc, renderConfigExample, renderConfigReference, replaceReferenceBlock } from '../src/config/docs.ts';
+import {
+  renderConfigDoc,
+  renderConfigExample,
+  renderConfigReference,
+  replaceReferenceBlock,
+} from '../src/config/docs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -16,12 +16,12 @@ import { watchPipelines } from './pipelines/watch.ts';
 import type { LaneSpec, RoutingTable } from './pipelines/table.ts';
 import { loadSinkTypes, sameSinkTypes, type SinkRegistry } from './sinks/registry.ts';
 import { SinkPool } from './sinks/pool.ts';
-import { DeadLetterStore } from './delivery/dead-letter.ts';
+import { DeadLetterStore } from './dead-letters/store.ts';
 import { watchBacklogHeap } from './delivery/backlog-heap.ts';
 import { DeliveryEngine } from './delivery/engine.ts';
 import { Lane } from './delivery/lane.ts';
-import { acquireStorageLock, type StorageLock } from './delivery/storage-lock.ts';
-import { formatProblem } from './config/yaml-source.ts';
+import { acquireStorageLock, type StorageLock } from './journal/storage-lock.ts';
+import { formatProblem } from './schema-kit/yaml-source.ts';
 
 export interface Daemon {
   readonly ingressPort: number;
@@ -104,7 +104,14 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     engine.start();
     cleanups.push(watchBacklogHeap(() => engine.stats().pendingEvents, logger));
 
-    const ingress: Ingress = createIngress({ config, validate: validateEvent, handoff: engine, metrics, eventLabel, logger });
+    const ingress: Ingress = createIngress({
+      config,
+      validate: validateEvent,
+      handoff: engine,
+      metrics,
+      eventLabel,
+      logger,
+    });
     const { port: ingressPort } = await ingress.listen();
     let listening = true;
     cleanups.push(() => ingress.close());
@@ -136,15 +143,28 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       sinks.retireUnused(table);
       t.push(performance.now());
       const round = (x: number) => Math.round(x * 10) / 10;
-      const stagesMs = { plugins: round(t[1]! - t[0]!), pipelines: round(t[2]! - t[1]!), sinks: round(t[3]! - t[2]!), swap: round(t[4]! - t[3]!) };
+      const stagesMs = {
+        plugins: round(t[1]! - t[0]!),
+        pipelines: round(t[2]! - t[1]!),
+        sinks: round(t[3]! - t[2]!),
+        swap: round(t[4]! - t[3]!),
+      };
       const recompiled = result.compiled.length;
       const errors = [...loaded.problems, ...result.problems].map(formatProblem);
       lastLoadErrors = errors;
       metrics.reloads.inc({ result: errors.length ? 'error' : 'ok' });
       metrics.pipelinesLoaded.set(table.pipelines.length);
       const ms = round(performance.now() - started);
-      if (errors.length) logger.error({ reason, ms, stagesMs, recompiled, version: table.version, errors }, 'pipelines reloaded with errors (broken files keep their previous version)');
-      else logger.info({ reason, ms, stagesMs, recompiled, version: table.version, pipelines: table.pipelines.length }, 'pipelines reloaded');
+      if (errors.length)
+        logger.error(
+          { reason, ms, stagesMs, recompiled, version: table.version, errors },
+          'pipelines reloaded with errors (broken files keep their previous version)',
+        );
+      else
+        logger.info(
+          { reason, ms, stagesMs, recompiled, version: table.version, pipelines: table.pipelines.length },
+          'pipelines reloaded',
+        );
       return { ok: errors.length === 0, errors };
     };
     const reload = (reason: string): Promise<{ ok: boolean; errors: string[] }> => {
@@ -172,7 +192,11 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     };
 
     if (config.pipelines.watch) {
-      const watcher = watchPipelines(config.pipelines.dir, config.pipelines.debounceMs, () => void reload('file change'));
+      const watcher = watchPipelines(
+        config.pipelines.dir,
+        config.pipelines.debounceMs,
+        () => void reload('file change'),
+      );
       cleanups.push(() => watcher.close());
     }
 
@@ -194,7 +218,11 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
           loadErrors: lastLoadErrors,
           pipelines: table.pipelines.map((p) => ({
             ...p,
-            sinks: p.lanes.map((key) => ({ key, ...(lanes.get(key)?.stats() ?? {}), ...(engine.stats().lanes[key] ?? {}) })),
+            sinks: p.lanes.map((key) => ({
+              key,
+              ...(lanes.get(key)?.stats() ?? {}),
+              ...(engine.stats().lanes[key] ?? {}),
+            })),
           })),
         }),
         reload: () => reload('admin'),
@@ -223,7 +251,10 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     const stopped = new Promise<void>((r) => (resolveStopped = r));
     const stop = () => {
       stopping ??= (async () => {
-        logger.info({ graceMs: config.shutdown.graceMs }, 'shutting down: refusing new events, finishing in-flight requests');
+        logger.info(
+          { graceMs: config.shutdown.graceMs },
+          'shutting down: refusing new events, finishing in-flight requests',
+        );
         listening = false;
         ingress.stopAccepting();
         await ingress.idle(Math.min(5000, config.shutdown.graceMs));
@@ -241,7 +272,10 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       return stopping;
     };
 
-    logger.info({ port: ingressPort, adminPort, pipelines: table.pipelines.length, storage: config.storage.dir }, 'hookroute started');
+    logger.info(
+      { port: ingressPort, adminPort, pipelines: table.pipelines.length, storage: config.storage.dir },
+      'hookroute started',
+    );
     return { ingressPort, adminPort, metrics, reload, stop, stopped };
   } catch (err) {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});

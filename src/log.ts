@@ -6,8 +6,20 @@ export type { Logger };
 
 /** Paths redacted wherever they appear in a log object: secrets never reach a log line. */
 const REDACT = [
-  'password', '*.password', 'secret', '*.secret', 'token', '*.token', 'authorization', '*.authorization',
-  'signingKey', '*.signingKey', 'webhookUrl', '*.webhookUrl', 'headers', '*.headers',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'signingKey',
+  '*.signingKey',
+  'webhookUrl',
+  '*.webhookUrl',
+  'headers',
+  '*.headers',
 ];
 
 /** Create the root logger, writing to file descriptor `fd` (stderr by default). */

@@ -8,13 +8,15 @@ import { parseConfigText } from '../src/config/load.ts';
 import { startDaemon } from '../src/daemon.ts';
 import { silentLogger } from '../src/log.ts';
 
-const count = async (c: Metrics['sinkStarts'] | Metrics['reloads']) => (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
+const count = async (c: Metrics['sinkStarts'] | Metrics['reloads']) =>
+  (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
 
 test('reload: an unchanged set starts no sink and no lane; an edit restarts only what it changed; a burst coalesces', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hookroute-daemon-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await Promise.all(['pipelines', 'plugins', 'out'].map((d) => mkdir(join(dir, d))));
-  const pipeline = (i: number, extra = '') => `name: p${i}\n${extra}sinks:\n  - type: file\n    path: ${JSON.stringify(join(dir, 'out', `p${i}.jsonl`))}\n`;
+  const pipeline = (i: number, extra = '') =>
+    `name: p${i}\n${extra}sinks:\n  - type: file\n    path: ${JSON.stringify(join(dir, 'out', `p${i}.jsonl`))}\n`;
   for (let i = 0; i < 10; i++) await writeFile(join(dir, 'pipelines', `p${i}.yaml`), pipeline(i));
   const config = parseConfigText(
     'server: { host: 127.0.0.1, port: 0 }\nadmin: { enabled: false }\npipelines: { dir: ./pipelines, watch: false }\nplugins: { dir: ./plugins }\nstorage: { dir: ./data }\n',

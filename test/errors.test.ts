@@ -13,7 +13,11 @@ describe('error table', () => {
     for (const [code, spec] of Object.entries(ERRORS)) {
       assert.match(code, /^[a-z][a-z0-9_]*$/);
       assert.ok(spec.status >= 400 && spec.status < 600, code);
-      assert.notEqual(statusLine(spec.status), `${spec.status} Error`, `${code}: status ${spec.status} has no reason phrase`);
+      assert.notEqual(
+        statusLine(spec.status),
+        `${spec.status} Error`,
+        `${code}: status ${spec.status} has no reason phrase`,
+      );
       assert.match(spec.message, /^[A-Z].*\.$/, code);
       assert.deepEqual(JSON.parse(errorBody(code as ErrorCode)), { error: code, message: spec.message });
     }

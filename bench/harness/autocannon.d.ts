@@ -1,6 +1,14 @@
 // The slice of autocannon's programmatic API the bench uses (the package ships no types).
 declare module 'autocannon' {
-  interface Histogram { average: number; mean: number; p50: number; p90: number; p99: number; max: number; total: number }
+  interface Histogram {
+    average: number;
+    mean: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    total: number;
+  }
   interface Result {
     requests: Histogram;
     latency: Histogram;
@@ -10,7 +18,12 @@ declare module 'autocannon' {
     '2xx': number;
     duration: number;
   }
-  interface Request { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }
+  interface Request {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  }
   interface Options {
     url: string;
     connections?: number;
@@ -23,7 +36,9 @@ declare module 'autocannon' {
     requests?: Request[];
     overallRate?: number;
   }
-  interface Instance extends Promise<Result> { stop(): void }
+  interface Instance extends Promise<Result> {
+    stop(): void;
+  }
   function autocannon(opts: Options): Instance;
   export default autocannon;
 }

@@ -7,9 +7,22 @@ import { repoRoot } from './paths.ts';
 
 /** Roughly how a marketing send looks on the wire: sends dominate, then opens, clicks, the rare bounce. */
 const MIX: [eventName: string, weight: number][] = [
-  ['emailSend', 36], ['emailOpen', 22], ['emailClick', 9], ['pushSend', 8], ['inAppSend', 5], ['emailSendSkip', 4],
-  ['pushOpen', 3], ['smsSend', 3], ['emailBounce', 2], ['inAppOpen', 2], ['emailUnSubscribe', 1], ['emailComplaint', 1],
-  ['hostedUnsubscribeClick', 1], ['smsReceived', 1], ['webPushSend', 1], ['journeyExit', 1],
+  ['emailSend', 36],
+  ['emailOpen', 22],
+  ['emailClick', 9],
+  ['pushSend', 8],
+  ['inAppSend', 5],
+  ['emailSendSkip', 4],
+  ['pushOpen', 3],
+  ['smsSend', 3],
+  ['emailBounce', 2],
+  ['inAppOpen', 2],
+  ['emailUnSubscribe', 1],
+  ['emailComplaint', 1],
+  ['hostedUnsubscribeClick', 1],
+  ['smsReceived', 1],
+  ['webPushSend', 1],
+  ['journeyExit', 1],
 ];
 
 export interface BodyMix {

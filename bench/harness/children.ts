@@ -46,9 +46,14 @@ export interface ServerChild {
  * Spawn `node <args>` pinned with taskset to `cores` (when given), capturing stderr lines.
  * @example const s = spawnServer(['--import', 'tsx', 'bench/baselines/ceiling.ts'], { cores: '0' }); await s.waitForPort(10_000);
  */
-export function spawnServer(args: string[], opts: { cores?: string | undefined; cwd?: string; env?: NodeJS.ProcessEnv } = {}): ServerChild {
+export function spawnServer(
+  args: string[],
+  opts: { cores?: string | undefined; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ServerChild {
   hookExit();
-  const [cmd, argv] = opts.cores ? ['taskset', ['-c', opts.cores, process.execPath, ...args]] : [process.execPath, args];
+  const [cmd, argv] = opts.cores
+    ? ['taskset', ['-c', opts.cores, process.execPath, ...args]]
+    : [process.execPath, args];
   const child = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   const tail: string[] = [];

@@ -27,7 +27,8 @@ function hasTaskset(): boolean {
 export function pinGenerator(): CpuPlan {
   const cores = cpus().length;
   if (cores < 2) return { serverCores: undefined, generatorCores: undefined, note: `only ${cores} core: no pinning` };
-  if (!hasTaskset()) return { serverCores: undefined, generatorCores: undefined, note: 'taskset not installed: no pinning' };
+  if (!hasTaskset())
+    return { serverCores: undefined, generatorCores: undefined, note: 'taskset not installed: no pinning' };
   const generatorCores = String(cores - 1);
   const serverCores = cores === 2 ? '0' : `0-${cores - 2}`;
   try {

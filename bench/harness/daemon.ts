@@ -55,12 +55,15 @@ async function waitListening(server: ServerChild, port: number, timeoutMs: numbe
     if (await canConnect(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Unavailable(`daemon did not listen on its port within ${timeoutMs} ms: ${describeTail(server.stderrTail())}`);
+  throw new Unavailable(
+    `daemon did not listen on its port within ${timeoutMs} ms: ${describeTail(server.stderrTail())}`,
+  );
 }
 
 /** Why the daemon cannot run at all yet, or undefined when its entry points exist. */
 export function daemonMissing(): string | undefined {
-  for (const f of ['bin/hookroute.js', 'src/cli/main.ts']) if (!existsSync(join(repoRoot, f))) return `daemon not built yet (${f} missing)`;
+  for (const f of ['bin/hookroute.js', 'src/cli/main.ts'])
+    if (!existsSync(join(repoRoot, f))) return `daemon not built yet (${f} missing)`;
   return undefined;
 }
 
@@ -89,7 +92,10 @@ export async function startDaemon(ctx: BenchContext, opts: DaemonOptions): Promi
   const configFile = join(dir, 'config.yaml');
   await writeFile(configFile, `${config}\n`);
   const nodeFlags = ctx.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', ctx.profileDir] : [];
-  const server = spawnServer([...nodeFlags, join(repoRoot, 'bin', 'hookroute.js'), 'start', '-c', configFile], { cores: ctx.serverCores, cwd: dir });
+  const server = spawnServer([...nodeFlags, join(repoRoot, 'bin', 'hookroute.js'), 'start', '-c', configFile], {
+    cores: ctx.serverCores,
+    cwd: dir,
+  });
   const cleanup = async () => {
     await server.stop(ctx.cpuProf ? 30_000 : 5000);
     await rm(dir, { recursive: true, force: true });
@@ -97,13 +103,28 @@ export async function startDaemon(ctx: BenchContext, opts: DaemonOptions): Promi
   try {
     await waitListening(server, port, 30_000);
     const url = `http://127.0.0.1:${port}/webhook`;
-    const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ctx.bodies[0]!, headersTimeout: 10_000 });
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: ctx.bodies[0]!,
+      headersTimeout: 10_000,
+    });
     const text = (await res.body.text()).slice(0, 200);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new Unavailable(`daemon answered ${res.statusCode} to a valid event: ${text}`);
+    if (res.statusCode < 200 || res.statusCode >= 300)
+      throw new Unavailable(`daemon answered ${res.statusCode} to a valid event: ${text}`);
   } catch (err) {
     await cleanup();
     if (err instanceof Unavailable) throw err;
     throw new Unavailable(`daemon not usable: ${(err as Error).message}`);
   }
-  return { url: `http://127.0.0.1:${port}/webhook`, adminUrl: `http://127.0.0.1:${adminPort}`, pid: server.pid, dir, outDir, pipelinesDir, server, stop: cleanup };
+  return {
+    url: `http://127.0.0.1:${port}/webhook`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    pid: server.pid,
+    dir,
+    outDir,
+    pipelinesDir,
+    server,
+    stop: cleanup,
+  };
 }

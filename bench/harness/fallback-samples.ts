@@ -43,16 +43,55 @@ export function fallbackSampleEvent(eventName: string, seq: number): Record<stri
       experimentId: null,
       emailId: `c${campaignId}:t${templateId}:${email}`,
     };
-    if (eventName === 'emailClick') Object.assign(dataFields, { url: 'https://example.com/a', linkUrl: 'https://example.com/a', linkId: '3145668988', userAgent: 'Mozilla/5.0', ip: '162.245.22.184', city: 'San Francisco', region: 'CA' });
-    if (eventName === 'emailBounce') Object.assign(dataFields, { recipientState: 'HardBounce', reason: 'mailbox unavailable' });
+    if (eventName === 'emailClick')
+      Object.assign(dataFields, {
+        url: 'https://example.com/a',
+        linkUrl: 'https://example.com/a',
+        linkId: '3145668988',
+        userAgent: 'Mozilla/5.0',
+        ip: '162.245.22.184',
+        city: 'San Francisco',
+        region: 'CA',
+      });
+    if (eventName === 'emailBounce')
+      Object.assign(dataFields, { recipientState: 'HardBounce', reason: 'mailbox unavailable' });
   } else if (eventName.startsWith('push')) {
-    dataFields = { ...common, appAlreadyRunning: false, pushMessage: 'Hi there', payload: { path: 'shop_home' }, sound: null, badge: '', contentAvailable: false, deeplink: null, locale: null };
+    dataFields = {
+      ...common,
+      appAlreadyRunning: false,
+      pushMessage: 'Hi there',
+      payload: { path: 'shop_home' },
+      sound: null,
+      badge: '',
+      contentAvailable: false,
+      deeplink: null,
+      locale: null,
+    };
   } else if (eventName.startsWith('inApp')) {
-    dataFields = { ...common, inAppBody: '<div>'.padEnd(400, 'x') + '</div>', locale: null, campaignName: 'In-app promo' };
+    dataFields = {
+      ...common,
+      inAppBody: '<div>'.padEnd(400, 'x') + '</div>',
+      locale: null,
+      campaignName: 'In-app promo',
+    };
   } else if (eventName.startsWith('sms')) {
-    dataFields = { ...common, fromPhoneNumber: '+16503926753', toPhoneNumber: '+14155824541', smsMessage: 'Message text' };
+    dataFields = {
+      ...common,
+      fromPhoneNumber: '+16503926753',
+      toPhoneNumber: '+14155824541',
+      smsMessage: 'Message text',
+    };
   } else {
-    dataFields = { ...common, country: 'United States', city: 'San Jose', ip: '192.168.0.1', locale: null, labels: [], url: 'https://example.com/unsub', channelId: 12466 };
+    dataFields = {
+      ...common,
+      country: 'United States',
+      city: 'San Jose',
+      ip: '192.168.0.1',
+      locale: null,
+      labels: [],
+      url: 'https://example.com/unsub',
+      channelId: 12466,
+    };
   }
   return seq % 7 === 0 ? { userId: String(seq), eventName, dataFields } : { email, eventName, dataFields };
 }

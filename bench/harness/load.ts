@@ -87,7 +87,12 @@ export async function openLoop(opts: {
   warmupShare?: number;
 }): Promise<RateResult> {
   const url = new URL(opts.url);
-  const pool = new Pool(url.origin, { connections: opts.connections ?? 64, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const pool = new Pool(url.origin, {
+    connections: opts.connections ?? 64,
+    pipelining: 1,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
   const total = Math.max(1, Math.min(Math.round(opts.rate * opts.durationSec), 5_000_000));
   const maxInFlight = opts.maxInFlight ?? 20_000;
   const latencies = new Float64Array(total);
@@ -113,7 +118,12 @@ export async function openLoop(opts: {
     if (seq >= warmup) lags[seq - warmup] = performance.now() - due;
     inFlight++;
     pool
-      .request({ path: url.pathname, method: 'POST', headers: JSON_HEADERS, body: opts.bodies[seq % opts.bodies.length]! })
+      .request({
+        path: url.pathname,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: opts.bodies[seq % opts.bodies.length]!,
+      })
       .then(async (res) => {
         await res.body.dump();
         if (finished) return;

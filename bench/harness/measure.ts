@@ -11,7 +11,12 @@ const MAX_FAILED_SHARE = 0.01;
  * @example const { figures, notes } = await measureIngress(ctx, 'http://127.0.0.1:3000/webhook');
  */
 export async function measureIngress(ctx: BenchContext, url: string): Promise<RunOutput & { notes: string[] }> {
-  const peak = await closedLoop({ url, bodies: ctx.bodies, connections: ctx.connections, durationSec: ctx.throughputSec });
+  const peak = await closedLoop({
+    url,
+    bodies: ctx.bodies,
+    connections: ctx.connections,
+    durationSec: ctx.throughputSec,
+  });
   if (peak.total === 0 || peak.failed > peak.total * MAX_FAILED_SHARE) {
     throw new Unavailable(`${peak.failed} of ${peak.total} requests failed at peak load`);
   }

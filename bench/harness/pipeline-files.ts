@@ -2,14 +2,34 @@
 import { join } from 'node:path';
 
 /** The transform the `naive` baseline runs on every event; route pipelines use it too, so the work compares. */
-export const NAIVE_TRANSFORM = '{ "type": eventName, "email": email, "campaign": dataFields.campaignId, "at": dataFields.createdAt }';
+export const NAIVE_TRANSFORM =
+  '{ "type": eventName, "email": email, "campaign": dataFields.campaignId, "at": dataFields.createdAt }';
 
 const EVENTS = [
-  ['emailSend'], ['emailOpen', 'emailClick'], ['email*'], ['push*'], ['inAppSend', 'inAppOpen'], ['emailBounce', 'emailComplaint'],
-  undefined, ['sms*'], ['emailUnSubscribe', 'hostedUnsubscribeClick'], ['emailSendSkip'],
+  ['emailSend'],
+  ['emailOpen', 'emailClick'],
+  ['email*'],
+  ['push*'],
+  ['inAppSend', 'inAppOpen'],
+  ['emailBounce', 'emailComplaint'],
+  undefined,
+  ['sms*'],
+  ['emailUnSubscribe', 'hostedUnsubscribeClick'],
+  ['emailSendSkip'],
 ];
-const WHENS = [undefined, 'dataFields.campaignId in [59667, 721398]', '$exists(email)', undefined, 'dataFields.templateId > 100000'];
-const TRANSFORMS = [NAIVE_TRANSFORM, undefined, '{ "text": ":warning: " & eventName & " for " & (email ? email : userId) }', '$merge([$, { "source": "iterable" }])'];
+const WHENS = [
+  undefined,
+  'dataFields.campaignId in [59667, 721398]',
+  '$exists(email)',
+  undefined,
+  'dataFields.templateId > 100000',
+];
+const TRANSFORMS = [
+  NAIVE_TRANSFORM,
+  undefined,
+  '{ "text": ":warning: " & eventName & " for " & (email ? email : userId) }',
+  '$merge([$, { "source": "iterable" }])',
+];
 
 function yamlList(items: string[]): string {
   return `[${items.map((s) => JSON.stringify(s)).join(', ')}]`;
@@ -48,9 +68,22 @@ export function mixedPipelines(count: number, outDir: string): Record<string, st
  * event, which isolates the delivery path from JSONata (the `nojs` cost scenario).
  * @example fanoutPipeline(5, '/tmp/out') // { 'fanout.yaml': ... }
  */
-export function fanoutPipeline(sinks: number, outDir: string, opts: { transform?: boolean } = {}): Record<string, string> {
-  const lines = ['name: fanout', ...(opts.transform === false ? [] : [`transform: ${block(NAIVE_TRANSFORM).replace(/\n {4}/, '\n  ')}`]), 'sinks:'];
-  for (let i = 1; i <= sinks; i++) lines.push('  - type: file', `    name: file${i}`, `    path: ${JSON.stringify(join(outDir, `fanout-${i}.jsonl`))}`);
+export function fanoutPipeline(
+  sinks: number,
+  outDir: string,
+  opts: { transform?: boolean } = {},
+): Record<string, string> {
+  const lines = [
+    'name: fanout',
+    ...(opts.transform === false ? [] : [`transform: ${block(NAIVE_TRANSFORM).replace(/\n {4}/, '\n  ')}`]),
+    'sinks:',
+  ];
+  for (let i = 1; i <= sinks; i++)
+    lines.push(
+      '  - type: file',
+      `    name: file${i}`,
+      `    path: ${JSON.stringify(join(outDir, `fanout-${i}.jsonl`))}`,
+    );
   return { 'fanout.yaml': `${lines.join('\n')}\n` };
 }
 

@@ -46,10 +46,11 @@ export function startReceiver(port: number): Promise<Receiver> {
             check();
           });
         },
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
       });
     });
   });

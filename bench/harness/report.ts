@@ -62,23 +62,52 @@ export function evaluateTargets(results: ScenarioResult[], quick: boolean, backl
     const r = results.find((s) => s.name === name && s.status === 'ok');
     return r?.summary[fig]?.[at];
   };
-  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
   const out: TargetResult[] = [];
   const ingressRatio = ratio(get('ingress', 'rps'), get('ceiling', 'rps'));
-  out.push({ target: 'ingress ≥ 0.7 × ceiling requests/s', value: ingressRatio === undefined ? 'unavailable' : `${fmt(ingressRatio)}×`, met: ingressRatio === undefined ? null : ingressRatio >= 0.7 });
+  out.push({
+    target: 'ingress ≥ 0.7 × ceiling requests/s',
+    value: ingressRatio === undefined ? 'unavailable' : `${fmt(ingressRatio)}×`,
+    met: ingressRatio === undefined ? null : ingressRatio >= 0.7,
+  });
   const routeRatio = ratio(get('route', 'rps'), get('naive', 'rps'));
-  out.push({ target: 'route ≥ 2 × naive events/s', value: routeRatio === undefined ? 'unavailable' : `${fmt(routeRatio)}×`, met: routeRatio === undefined ? null : routeRatio >= 2 });
+  out.push({
+    target: 'route ≥ 2 × naive events/s',
+    value: routeRatio === undefined ? 'unavailable' : `${fmt(routeRatio)}×`,
+    met: routeRatio === undefined ? null : routeRatio >= 2,
+  });
   const routeP99 = get('route', 'p99AtHalfMs', 'max');
-  out.push({ target: 'route p99 ≤ 5 ms at half peak', value: routeP99 === undefined ? 'unavailable' : `${fmt(routeP99)} ms (worst run)`, met: routeP99 === undefined ? null : routeP99 <= 5 });
+  out.push({
+    target: 'route p99 ≤ 5 ms at half peak',
+    value: routeP99 === undefined ? 'unavailable' : `${fmt(routeP99)} ms (worst run)`,
+    met: routeP99 === undefined ? null : routeP99 <= 5,
+  });
   const rss = get('backlog', 'rssPeakMb', 'max');
   const undelivered = get('backlog', 'undelivered', 'max');
   const scale = quick || backlogEvents < 1_000_000 ? ` (${fmt(backlogEvents)} events, not 1M)` : '';
-  out.push({ target: 'backlog RSS < 250 MB during the outage', value: rss === undefined ? 'unavailable' : `${fmt(rss)} MB peak${scale}`, met: rss === undefined ? null : rss < 250 });
-  out.push({ target: 'backlog: everything delivered afterwards', value: undelivered === undefined ? 'unavailable' : `${fmt(undelivered)} undelivered`, met: undelivered === undefined ? null : undelivered === 0 });
+  out.push({
+    target: 'backlog RSS < 250 MB during the outage',
+    value: rss === undefined ? 'unavailable' : `${fmt(rss)} MB peak${scale}`,
+    met: rss === undefined ? null : rss < 250,
+  });
+  out.push({
+    target: 'backlog: everything delivered afterwards',
+    value: undelivered === undefined ? 'unavailable' : `${fmt(undelivered)} undelivered`,
+    met: undelivered === undefined ? null : undelivered === 0,
+  });
   const reloadMs = get('reload', 'reloadLoggedMaxMs', 'max') ?? get('reload', 'reloadAdminMaxMs', 'max');
-  out.push({ target: '100 pipelines reload < 200 ms', value: reloadMs === undefined ? 'unavailable' : `${fmt(reloadMs)} ms (worst)`, met: reloadMs === undefined ? null : reloadMs < 200 });
+  out.push({
+    target: '100 pipelines reload < 200 ms',
+    value: reloadMs === undefined ? 'unavailable' : `${fmt(reloadMs)} ms (worst)`,
+    met: reloadMs === undefined ? null : reloadMs < 200,
+  });
   const reloadFailed = get('reload', 'failed', 'max');
-  out.push({ target: '0 failed requests during reload', value: reloadFailed === undefined ? 'unavailable' : `${fmt(reloadFailed)} failed`, met: reloadFailed === undefined ? null : reloadFailed === 0 });
+  out.push({
+    target: '0 failed requests during reload',
+    value: reloadFailed === undefined ? 'unavailable' : `${fmt(reloadFailed)} failed`,
+    met: reloadFailed === undefined ? null : reloadFailed === 0,
+  });
   return out;
 }
 
@@ -110,10 +139,17 @@ export function toMarkdown(r: BenchReport): string {
       lines.push(`| ${s.name} | unavailable: ${s.reason?.replaceAll('|', '/') ?? ''} | | | |`);
       continue;
     }
-    for (const [fig, v] of Object.entries(s.summary)) lines.push(`| ${s.name} | ${fig} | ${fmt(v.min)} | ${fmt(v.median)} | ${fmt(v.max)} |`);
+    for (const [fig, v] of Object.entries(s.summary))
+      lines.push(`| ${s.name} | ${fig} | ${fmt(v.min)} | ${fmt(v.median)} | ${fmt(v.max)} |`);
     if (s.reason) lines.push(`| ${s.name} | note: ${s.reason.replaceAll('|', '/')} | | | |`);
     for (const n of s.notes ?? []) lines.push(`| ${s.name} | note: ${n.replaceAll('|', '/')} | | | |`);
   }
-  lines.push('', '## What each scenario measures', '', ...r.scenarios.map((s) => `- \`${s.name}\` (${s.kind}): ${s.measures}`), '');
+  lines.push(
+    '',
+    '## What each scenario measures',
+    '',
+    ...r.scenarios.map((s) => `- \`${s.name}\` (${s.kind}): ${s.measures}`),
+    '',
+  );
   return lines.join('\n');
 }

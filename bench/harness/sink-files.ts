@@ -23,7 +23,12 @@ export async function countSinkLines(dir: string): Promise<number> {
  * Returns the count and when it was last seen growing (ms after the call), which is the drain time.
  * @example const { lines, drainMs } = await waitForSinkLines(outDir, 5000, 1000, 60_000);
  */
-export async function waitForSinkLines(dir: string, expected: number, quietMs: number, timeoutMs: number): Promise<{ lines: number; drainMs: number }> {
+export async function waitForSinkLines(
+  dir: string,
+  expected: number,
+  quietMs: number,
+  timeoutMs: number,
+): Promise<{ lines: number; drainMs: number }> {
   const t0 = performance.now();
   let lines = await countSinkLines(dir);
   let lastGrowth = 0;

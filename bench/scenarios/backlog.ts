@@ -11,7 +11,8 @@ import { Unavailable, type Scenario } from './types.ts';
 export const backlog: Scenario = {
   name: 'backlog',
   kind: 'scenario',
-  measures: 'http sink target refuses connections while N events arrive, then listens: daemon RSS over time, drain time, all delivered; target RSS < 250 MB',
+  measures:
+    'http sink target refuses connections while N events arrive, then listens: daemon RSS over time, drain time, all delivered; target RSS < 250 MB',
   async run(ctx) {
     // Nobody listens on this port until the outage ends, so every delivery attempt gets ECONNREFUSED.
     const targetPort = await freePort();
@@ -19,7 +20,14 @@ export const backlog: Scenario = {
     const rss = sampleRss(daemon.pid, ctx.quick ? 100 : 500);
     try {
       const maxSec = ctx.quick ? 60 : 3600;
-      const load = await closedLoop({ url: daemon.url, bodies: ctx.bodies, connections: ctx.connections, durationSec: maxSec, amount: ctx.backlogEvents, maxSec });
+      const load = await closedLoop({
+        url: daemon.url,
+        bodies: ctx.bodies,
+        connections: ctx.connections,
+        durationSec: maxSec,
+        amount: ctx.backlogEvents,
+        maxSec,
+      });
       const accepted = load.total - load.failed;
       if (accepted === 0) throw new Unavailable(`no event accepted during the outage (${load.failed} failed)`);
       const rssAtOutageEndMb = rss.peakMb();

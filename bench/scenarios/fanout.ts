@@ -17,7 +17,10 @@ export const fanout: Scenario = {
       const { figures, notes } = await measureIngress(ctx, daemon.url);
       const expected = (figures.accepted! + 1) * SINKS; // +1: the readiness probe event
       const { lines, drainMs } = await waitForSinkLines(daemon.outDir, expected, 5000, ctx.quick ? 20_000 : 300_000);
-      return { figures: { ...figures, expectedLines: expected, deliveredLines: lines, drainAfterLoadMs: drainMs }, notes };
+      return {
+        figures: { ...figures, expectedLines: expected, deliveredLines: lines, drainAfterLoadMs: drainMs },
+        notes,
+      };
     } finally {
       await daemon.stop();
     }

@@ -8,7 +8,8 @@ import type { Scenario } from './types.ts';
 export const httpSink: Scenario = {
   name: 'http-sink',
   kind: 'scenario',
-  measures: 'http sink to a loopback receiver: ingress rate, received count, drain time (receiver shares the generator core)',
+  measures:
+    'http sink to a loopback receiver: ingress rate, received count, drain time (receiver shares the generator core)',
   async run(ctx) {
     const receiver = await startReceiver(0);
     try {
@@ -18,7 +19,10 @@ export const httpSink: Scenario = {
         const expected = figures.accepted! + 1; // +1: the readiness probe event
         const t0 = performance.now();
         await receiver.waitFor(expected, ctx.quick ? 20_000 : 300_000);
-        return { figures: { ...figures, expected, received: receiver.count(), drainAfterLoadMs: performance.now() - t0 }, notes };
+        return {
+          figures: { ...figures, expected, received: receiver.count(), drainAfterLoadMs: performance.now() - t0 },
+          notes,
+        };
       } finally {
         await daemon.stop();
       }

@@ -16,7 +16,11 @@ const DURATION_FIELD = /"(?:durationMs|reloadMs|tookMs|elapsedMs|ms|duration)":\
 async function adminReload(daemon: Daemon, notes: string[]): Promise<number | undefined> {
   const t0 = performance.now();
   try {
-    const res = await request(`${daemon.adminUrl}/reload`, { method: 'POST', headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const res = await request(`${daemon.adminUrl}/reload`, {
+      method: 'POST',
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     await res.body.dump();
     if (res.statusCode >= 200 && res.statusCode < 300) return performance.now() - t0;
     notes.push(`admin POST /reload answered ${res.statusCode}`);

@@ -14,7 +14,12 @@ export const route: Scenario = {
     try {
       const { figures, notes } = await measureIngress(ctx, daemon.url);
       // Which pipelines match depends on the mix, so there is no exact expected count: wait until output settles.
-      const { lines, drainMs } = await waitForSinkLines(daemon.outDir, Number.POSITIVE_INFINITY, ctx.quick ? 1000 : 3000, ctx.quick ? 20_000 : 300_000);
+      const { lines, drainMs } = await waitForSinkLines(
+        daemon.outDir,
+        Number.POSITIVE_INFINITY,
+        ctx.quick ? 1000 : 3000,
+        ctx.quick ? 20_000 : 300_000,
+      );
       return { figures: { ...figures, deliveredLines: lines, drainAfterLoadMs: drainMs }, notes };
     } finally {
       await daemon.stop();

@@ -30,7 +30,13 @@ export async function removeAdminEndpoint(storageDir: string): Promise<void> {
 export async function readAdminEndpoint(storageDir: string): Promise<AdminEndpoint | undefined> {
   try {
     const v = JSON.parse(await readFile(join(storageDir, FILE), 'utf8')) as Partial<AdminEndpoint>;
-    if (typeof v.pid === 'number' && typeof v.host === 'string' && Number.isInteger(v.port) && v.port! > 0 && v.port! < 65536) {
+    if (
+      typeof v.pid === 'number' &&
+      typeof v.host === 'string' &&
+      Number.isInteger(v.port) &&
+      v.port! > 0 &&
+      v.port! < 65536
+    ) {
       return { pid: v.pid, host: v.host, port: v.port! };
     }
   } catch {

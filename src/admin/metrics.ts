@@ -5,27 +5,88 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly requests = new Counter({ name: 'hookroute_ingress_requests_total', help: 'Ingress requests by HTTP status.', labelNames: ['status'], registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'hookroute_ingress_requests_total',
+    help: 'Ingress requests by HTTP status.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
   readonly ingressLatency = new Histogram({
     name: 'hookroute_ingress_latency_seconds',
     help: 'Time from request start to response, accepted events included (journal fsync inside).',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly eventsAccepted = new Counter({ name: 'hookroute_events_accepted_total', help: 'Events accepted (200) by eventName.', labelNames: ['event'], registers: [this.registry] });
-  readonly eventsQuarantined = new Counter({ name: 'hookroute_events_quarantined_total', help: 'Accepted events that broke their schema, by eventName.', labelNames: ['event'], registers: [this.registry] });
-  readonly eventsRejected = new Counter({ name: 'hookroute_events_rejected_total', help: 'Events refused with 422 (validation.onInvalid: reject), by eventName.', labelNames: ['event'], registers: [this.registry] });
-  readonly eventsUnmatched = new Counter({ name: 'hookroute_events_unmatched_total', help: 'Events that matched no pipeline.', registers: [this.registry] });
+  readonly eventsAccepted = new Counter({
+    name: 'hookroute_events_accepted_total',
+    help: 'Events accepted (200) by eventName.',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+  readonly eventsQuarantined = new Counter({
+    name: 'hookroute_events_quarantined_total',
+    help: 'Accepted events that broke their schema, by eventName.',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+  readonly eventsRejected = new Counter({
+    name: 'hookroute_events_rejected_total',
+    help: 'Events refused with 422 (validation.onInvalid: reject), by eventName.',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+  readonly eventsUnmatched = new Counter({
+    name: 'hookroute_events_unmatched_total',
+    help: 'Events that matched no pipeline.',
+    registers: [this.registry],
+  });
 
-  readonly pipelineMatches = new Counter({ name: 'hookroute_pipeline_matches_total', help: 'Events matched, by pipeline.', labelNames: ['pipeline'], registers: [this.registry] });
-  readonly pipelineErrors = new Counter({ name: 'hookroute_pipeline_errors_total', help: 'Match or transform errors, by pipeline and stage.', labelNames: ['pipeline', 'stage'], registers: [this.registry] });
-  readonly reloads = new Counter({ name: 'hookroute_pipeline_reloads_total', help: 'Pipeline reloads by result (ok, error).', labelNames: ['result'], registers: [this.registry] });
-  readonly pipelinesLoaded = new Gauge({ name: 'hookroute_pipelines_loaded', help: 'Pipelines currently loaded.', registers: [this.registry] });
+  readonly pipelineMatches = new Counter({
+    name: 'hookroute_pipeline_matches_total',
+    help: 'Events matched, by pipeline.',
+    labelNames: ['pipeline'],
+    registers: [this.registry],
+  });
+  readonly pipelineErrors = new Counter({
+    name: 'hookroute_pipeline_errors_total',
+    help: 'Match or transform errors, by pipeline and stage.',
+    labelNames: ['pipeline', 'stage'],
+    registers: [this.registry],
+  });
+  readonly reloads = new Counter({
+    name: 'hookroute_pipeline_reloads_total',
+    help: 'Pipeline reloads by result (ok, error).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly pipelinesLoaded = new Gauge({
+    name: 'hookroute_pipelines_loaded',
+    help: 'Pipelines currently loaded.',
+    registers: [this.registry],
+  });
 
-  readonly sinkStarts = new Counter({ name: 'hookroute_sink_starts_total', help: 'Sink instances started: at start, then only by reloads that add a sink or change its config.', registers: [this.registry] });
-  readonly laneStarts = new Counter({ name: 'hookroute_sink_lane_starts_total', help: 'Delivery lanes started: at start, then only by reloads that add a sink or change its config.', registers: [this.registry] });
-  readonly deliveries = new Counter({ name: 'hookroute_sink_deliveries_total', help: 'Finished deliveries by pipeline, sink and result (delivered, dead_lettered).', labelNames: ['pipeline', 'sink', 'result'], registers: [this.registry] });
-  readonly retries = new Counter({ name: 'hookroute_sink_retries_total', help: 'Failed attempts that will be retried.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
+  readonly sinkStarts = new Counter({
+    name: 'hookroute_sink_starts_total',
+    help: 'Sink instances started: at start, then only by reloads that add a sink or change its config.',
+    registers: [this.registry],
+  });
+  readonly laneStarts = new Counter({
+    name: 'hookroute_sink_lane_starts_total',
+    help: 'Delivery lanes started: at start, then only by reloads that add a sink or change its config.',
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'hookroute_sink_deliveries_total',
+    help: 'Finished deliveries by pipeline, sink and result (delivered, dead_lettered).',
+    labelNames: ['pipeline', 'sink', 'result'],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'hookroute_sink_retries_total',
+    help: 'Failed attempts that will be retried.',
+    labelNames: ['pipeline', 'sink'],
+    registers: [this.registry],
+  });
   readonly deliveryLatency = new Histogram({
     name: 'hookroute_sink_send_seconds',
     help: 'Duration of one send attempt.',
@@ -44,14 +105,45 @@ export class Metrics {
       for (const [read, labels] of this.queueDepthSources) this.queueDepth.set(labels, read());
     },
   });
-  readonly backlog = new Gauge({ name: 'hookroute_sink_backlog', help: 'Deliveries owed by a sink, on disk and in memory.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
-  readonly breakerState = new Gauge({ name: 'hookroute_sink_breaker_state', help: 'Circuit breaker: 0 closed, 1 half-open, 2 open.', labelNames: ['pipeline', 'sink'], registers: [this.registry] });
-  readonly deadLetters = new Counter({ name: 'hookroute_dead_letters_total', help: 'Records written to the dead-letter queue, by reason.', labelNames: ['reason'], registers: [this.registry] });
+  readonly backlog = new Gauge({
+    name: 'hookroute_sink_backlog',
+    help: 'Deliveries owed by a sink, on disk and in memory.',
+    labelNames: ['pipeline', 'sink'],
+    registers: [this.registry],
+  });
+  readonly breakerState = new Gauge({
+    name: 'hookroute_sink_breaker_state',
+    help: 'Circuit breaker: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['pipeline', 'sink'],
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'hookroute_dead_letters_total',
+    help: 'Records written to the dead-letter queue, by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
 
-  readonly journalBytes = new Gauge({ name: 'hookroute_journal_bytes', help: 'Bytes of journal segments on disk.', registers: [this.registry] });
-  readonly journalPending = new Gauge({ name: 'hookroute_journal_pending_events', help: 'Accepted events with deliveries still owed.', registers: [this.registry] });
-  readonly journalFsyncs = new Counter({ name: 'hookroute_journal_fsyncs_total', help: 'fsync calls (group commits).', registers: [this.registry] });
-  readonly journalCorruptions = new Counter({ name: 'hookroute_journal_corrupt_tails_total', help: 'Torn or corrupt journal tails cut off at start.', registers: [this.registry] });
+  readonly journalBytes = new Gauge({
+    name: 'hookroute_journal_bytes',
+    help: 'Bytes of journal segments on disk.',
+    registers: [this.registry],
+  });
+  readonly journalPending = new Gauge({
+    name: 'hookroute_journal_pending_events',
+    help: 'Accepted events with deliveries still owed.',
+    registers: [this.registry],
+  });
+  readonly journalFsyncs = new Counter({
+    name: 'hookroute_journal_fsyncs_total',
+    help: 'fsync calls (group commits).',
+    registers: [this.registry],
+  });
+  readonly journalCorruptions = new Counter({
+    name: 'hookroute_journal_corrupt_tails_total',
+    help: 'Torn or corrupt journal tails cut off at start.',
+    registers: [this.registry],
+  });
 
   /**
    * Report a lane's queue depth by reading it at scrape time: it changes twice per delivery, and setting a labelled

@@ -61,12 +61,18 @@ const ROUTES: Record<string, Route> = {
         log.error({ err }, 'readiness check failed');
         return json(503, { status: 'not_ready', checks: {}, failing: ['readinessCheck'] });
       }
-      const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+      const failing = Object.entries(checks)
+        .filter(([, ok]) => !ok)
+        .map(([name]) => name);
       return json(failing.length ? 503 : 200, { status: failing.length ? 'not_ready' : 'ready', checks, failing });
     },
   },
   '/metrics': {
-    GET: async (_url, deps) => ({ status: 200, body: await deps.metrics.registry.metrics(), type: deps.metrics.registry.contentType }),
+    GET: async (_url, deps) => ({
+      status: 200,
+      body: await deps.metrics.registry.metrics(),
+      type: deps.metrics.registry.contentType,
+    }),
   },
   '/pipelines': { GET: async (_url, deps) => json(200, deps.pipelines()) },
   '/reload': {
@@ -109,22 +115,25 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   const log = deps.logger.child({ component: 'admin' });
   const sockets = new Set<Socket>();
 
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
-    let received = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > MAX_BODY_BYTES && !refused) {
-        // Answer now and keep discarding the rest (bounded by the request timeout), so the client reads the 413, not a reset.
-        refused = true;
-        send(res, ADMIN_ERRORS.payload_too_large.status, adminError('payload_too_large'));
-      }
-    });
-    req.on('end', () => {
-      if (!refused) void handle(req, res);
-    });
-    req.on('error', () => res.destroy());
-  });
+  const server = createServer(
+    { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+    (req, res) => {
+      let received = 0;
+      let refused = false;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > MAX_BODY_BYTES && !refused) {
+          // Answer now and keep discarding the rest (bounded by the request timeout), so the client reads the 413, not a reset.
+          refused = true;
+          send(res, ADMIN_ERRORS.payload_too_large.status, adminError('payload_too_large'));
+        }
+      });
+      req.on('end', () => {
+        if (!refused) void handle(req, res);
+      });
+      req.on('error', () => res.destroy());
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -141,11 +150,14 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const method = req.method === 'HEAD' ? 'GET' : (req.method as 'GET' | 'POST');
     // Probes stay open: a load balancer's health check cannot send a bearer token, and they reveal nothing.
     if (!OPEN_PATHS.has(url.pathname) && expected && !authorized(req.headers.authorization, expected)) {
-      return send(res, ERRORS.unauthorized.status, errorBody('unauthorized'), { 'www-authenticate': 'Bearer realm="hookroute-admin"' });
+      return send(res, ERRORS.unauthorized.status, errorBody('unauthorized'), {
+        'www-authenticate': 'Bearer realm="hookroute-admin"',
+      });
     }
     if (!route) return send(res, ERRORS.not_found.status, errorBody('not_found'));
     const handler = route[method];
-    if (!handler) return send(res, ERRORS.method_not_allowed.status, errorBody('method_not_allowed'), { allow: allowed(route) });
+    if (!handler)
+      return send(res, ERRORS.method_not_allowed.status, errorBody('method_not_allowed'), { allow: allowed(route) });
     try {
       const out = await handler(url, deps, log);
       send(res, out.status, out.body, out.type ? { 'content-type': out.type } : undefined);
@@ -184,7 +196,9 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
 }
 
 function allowed(route: Route): string {
-  return Object.keys(route).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+  return Object.keys(route)
+    .flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
+    .join(', ');
 }
 
 function adminError(code: keyof typeof ADMIN_ERRORS): string {

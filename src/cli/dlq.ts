@@ -5,10 +5,10 @@ import { readAdminEndpoint } from '../admin/endpoint-file.ts';
 import { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { formatProblem } from '../config/yaml-source.ts';
-import { DeadLetterStore, deadLetterDir, type DeadLetterGroup } from '../delivery/dead-letter.ts';
-import { replayOffline, type ReplayDeps, type ReplayResult } from '../delivery/replay.ts';
-import { acquireStorageLock, lockHolder } from '../delivery/storage-lock.ts';
+import { formatProblem } from '../schema-kit/yaml-source.ts';
+import { DeadLetterStore, deadLetterDir, type DeadLetterGroup } from '../dead-letters/store.ts';
+import { replayOffline, type ReplayDeps, type ReplayResult } from '../dead-letters/replay.ts';
+import { acquireStorageLock, lockHolder } from '../journal/storage-lock.ts';
 import { silentLogger } from '../log.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { loadSinkTypes } from '../sinks/registry.ts';
@@ -50,12 +50,22 @@ function refused(err: unknown): boolean {
   return codes.includes('ECONNREFUSED');
 }
 
-async function callAdmin(admin: Config['admin'], method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<DaemonAnswer> {
+async function callAdmin(
+  admin: Config['admin'],
+  method: 'GET' | 'POST',
+  path: string,
+  timeoutMs: number,
+): Promise<DaemonAnswer> {
   const headers: Record<string, string> = admin.token ? { authorization: `Bearer ${admin.token}` } : {};
   // A private agent, closed after the call, so no keep-alive socket holds the command open after it is done.
   const dispatcher = new Agent({ connections: 1 });
   try {
-    const res = await request(`${adminBase(admin)}${path}`, { method, headers, dispatcher, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(`${adminBase(admin)}${path}`, {
+      method,
+      headers,
+      dispatcher,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     const text = await res.body.text();
     let body: unknown = text;
     try {
@@ -73,11 +83,16 @@ async function callAdmin(admin: Config['admin'], method: 'GET' | 'POST', path: s
 }
 
 /** Ask the running daemon, if there is one. Offline use is refused while another process holds the storage folder. */
-async function askDaemon(config: Config, action: 'list' | 'replay', filter: { pipeline?: string; sink?: string }): Promise<DaemonAnswer> {
+async function askDaemon(
+  config: Config,
+  action: 'list' | 'replay',
+  filter: { pipeline?: string; sink?: string },
+): Promise<DaemonAnswer> {
   const pid = await lockHolder(config.storage.dir);
   // The daemon records where its admin API really listens (`admin.port: 0` picks a free port).
   const recorded = pid === undefined ? undefined : await readAdminEndpoint(config.storage.dir);
-  const admin = recorded && recorded.pid === pid ? { ...config.admin, host: recorded.host, port: recorded.port } : config.admin;
+  const admin =
+    recorded && recorded.pid === pid ? { ...config.admin, host: recorded.host, port: recorded.port } : config.admin;
   if (recorded?.pid === pid || (config.admin.enabled && config.admin.port !== 0)) {
     const probe = await callAdmin(admin, 'GET', `/dlq${query(filter)}`, PROBE_TIMEOUT_MS);
     if (!('running' in probe) || probe.running) {
@@ -86,7 +101,9 @@ async function askDaemon(config: Config, action: 'list' | 'replay', filter: { pi
     }
   }
   if (pid !== undefined) {
-    return { error: `hookroute (pid ${pid}) is using ${config.storage.dir} but its admin API is not reachable at ${adminBase(admin)}; enable admin or stop it` };
+    return {
+      error: `hookroute (pid ${pid}) is using ${config.storage.dir} but its admin API is not reachable at ${adminBase(admin)}; enable admin or stop it`,
+    };
   }
   return { running: false };
 }
@@ -101,17 +118,31 @@ export function formatSummary(groups: readonly DeadLetterGroup[]): string {
   if (groups.length === 0) return 'no dead letters\n';
   const rows = [
     ['PIPELINE', 'SINK', 'REASON', 'COUNT', 'LAST ERROR', 'LAST AT'],
-    ...groups.map((g) => [g.pipeline ?? '-', g.sink ?? '-', g.reason, String(g.count), oneLine(g.lastError, MAX_ERROR_CHARS), g.lastAt ? new Date(g.lastAt).toISOString() : '-']),
+    ...groups.map((g) => [
+      g.pipeline ?? '-',
+      g.sink ?? '-',
+      g.reason,
+      String(g.count),
+      oneLine(g.lastError, MAX_ERROR_CHARS),
+      g.lastAt ? new Date(g.lastAt).toISOString() : '-',
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const total = groups.reduce((n, g) => n + g.count, 0);
   return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')}\n${total} dead letter${total === 1 ? '' : 's'}\n`;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 function isGroups(v: unknown): v is DeadLetterGroup[] {
-  return Array.isArray(v) && v.every((g) => typeof g === 'object' && g !== null && typeof (g as DeadLetterGroup).count === 'number');
+  return (
+    Array.isArray(v) &&
+    v.every((g) => typeof g === 'object' && g !== null && typeof (g as DeadLetterGroup).count === 'number')
+  );
 }
 
 async function offlineList(config: Config, filter: { pipeline?: string; sink?: string }): Promise<DeadLetterGroup[]> {
@@ -126,22 +157,45 @@ async function offlineList(config: Config, filter: { pipeline?: string; sink?: s
 }
 
 /** Everything an offline replay needs from the config: sink types and pipelines as they are on disk now. */
-async function offlineReplay(config: Config, filter: { pipeline?: string; sink?: string }, err: Out): Promise<ReplayResult> {
-  if (!(await exists(deadLetterDir(config.storage.dir)))) return { replayed: 0, delivered: 0, failed: 0, missing: 0, skipped: 0 };
+async function offlineReplay(
+  config: Config,
+  filter: { pipeline?: string; sink?: string },
+  err: Out,
+): Promise<ReplayResult> {
+  if (!(await exists(deadLetterDir(config.storage.dir))))
+    return { replayed: 0, delivered: 0, failed: 0, missing: 0, skipped: 0 };
   const logger = silentLogger;
   const { registry, problems: pluginProblems } = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
-  const { table, problems } = await loadPipelines({ dir: config.pipelines.dir, sinkTypes: registry, evalTimeoutMs: config.pipelines.evalTimeoutMs, baseDir: config.baseDir });
+  const { table, problems } = await loadPipelines({
+    dir: config.pipelines.dir,
+    sinkTypes: registry,
+    evalTimeoutMs: config.pipelines.evalTimeoutMs,
+    baseDir: config.baseDir,
+  });
   for (const p of [...pluginProblems, ...problems]) err.write(`warning: ${formatProblem(p)}\n`);
   const controller = new AbortController();
   const createSink: ReplayDeps['createSink'] = async (spec) => {
     const def = registry.get(spec.type);
     if (!def) throw new Error(`unknown sink type "${spec.type}"`);
-    return def.create(spec.options as never, { pipeline: spec.pipeline, sink: spec.sinkId, baseDir: config.baseDir, logger, signal: controller.signal });
+    return def.create(spec.options as never, {
+      pipeline: spec.pipeline,
+      sink: spec.sinkId,
+      baseDir: config.baseDir,
+      logger,
+      signal: controller.signal,
+    });
   };
   const lock = await acquireStorageLock(config.storage.dir);
   const store = await DeadLetterStore.open(deadLetterDir(config.storage.dir), { fsync: config.storage.fsync });
   try {
-    return await replayOffline({ store, filter, table, createSink, metrics: new Metrics({ processMetrics: false }), logger });
+    return await replayOffline({
+      store,
+      filter,
+      table,
+      createSink,
+      metrics: new Metrics({ processMetrics: false }),
+      logger,
+    });
   } finally {
     controller.abort();
     await store.close();
@@ -151,9 +205,14 @@ async function offlineReplay(config: Config, filter: { pipeline?: string; sink?:
 
 /** The replay summary line(s); quarantined records are named because an offline replay leaves them. */
 export function formatReplay(r: ReplayResult): string {
-  const lines = [`replayed ${r.replayed}: ${r.delivered} delivered, ${r.failed} failed again (kept in the dead-letter queue)`];
+  const lines = [
+    `replayed ${r.replayed}: ${r.delivered} delivered, ${r.failed} failed again (kept in the dead-letter queue)`,
+  ];
   if (r.missing) lines.push(`${r.missing} kept: their pipeline or sink no longer exists`);
-  if (r.skipped) lines.push(`${r.skipped} quarantined or unrouted record(s) not replayed: they need routing, which only the running daemon does (start it and run dlq replay again)`);
+  if (r.skipped)
+    lines.push(
+      `${r.skipped} quarantined or unrouted record(s) not replayed: they need routing, which only the running daemon does (start it and run dlq replay again)`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -183,8 +242,13 @@ export async function runDlq(action: 'list' | 'replay', opts: DlqOptions, out: O
     }
     if (daemon.running) {
       if (daemon.status < 200 || daemon.status > 299) {
-        const detail = typeof daemon.body === 'object' && daemon.body !== null ? String((daemon.body as { message?: unknown }).message ?? '') : String(daemon.body);
-        err.write(`the running daemon answered ${daemon.status}${detail ? `: ${oneLine(detail, 200)}` : ''}${daemon.status === 401 ? ' (check admin.token)' : ''}\n`);
+        const detail =
+          typeof daemon.body === 'object' && daemon.body !== null
+            ? String((daemon.body as { message?: unknown }).message ?? '')
+            : String(daemon.body);
+        err.write(
+          `the running daemon answered ${daemon.status}${detail ? `: ${oneLine(detail, 200)}` : ''}${daemon.status === 401 ? ' (check admin.token)' : ''}\n`,
+        );
         return 1;
       }
       if (action === 'list') {
@@ -193,7 +257,11 @@ export async function runDlq(action: 'list' | 'replay', opts: DlqOptions, out: O
         return 0;
       }
       const replayed = (daemon.body as { replayed?: unknown }).replayed;
-      out.write(opts.json ? `${JSON.stringify(daemon.body)}\n` : `replayed ${typeof replayed === 'number' ? replayed : '?'} dead letter(s) into the running daemon's queues; delivery goes on there\n`);
+      out.write(
+        opts.json
+          ? `${JSON.stringify(daemon.body)}\n`
+          : `replayed ${typeof replayed === 'number' ? replayed : '?'} dead letter(s) into the running daemon's queues; delivery goes on there\n`,
+      );
       return 0;
     }
     if (action === 'list') {

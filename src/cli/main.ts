@@ -7,22 +7,27 @@ export const EXIT = { OK: 0, PROBLEM: 1, USAGE: 2 } as const;
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new CommanderError(EXIT.USAGE, 'hookroute.invalidArgument', `${name} must be a whole number, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CommanderError(EXIT.USAGE, 'hookroute.invalidArgument', `${name} must be a whole number, got "${v}"`);
   return n;
 };
 const num = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new CommanderError(EXIT.USAGE, 'hookroute.invalidArgument', `${name} must be a number, got "${v}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CommanderError(EXIT.USAGE, 'hookroute.invalidArgument', `${name} must be a number, got "${v}"`);
   return n;
 };
 
 function buildProgram(setCode: (p: Promise<number>) => void): Command {
   const program = new Command('hookroute')
-    .description('Receive Iterable system webhooks, validate them, route them through YAML pipelines and deliver them reliably.')
+    .description(
+      'Receive Iterable system webhooks, validate them, route them through YAML pipelines and deliver them reliably.',
+    )
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const configOpt = () => new Option('-c, --config <file>', 'config file (default: ./config.yaml, else built-in defaults)');
+  const configOpt = () =>
+    new Option('-c, --config <file>', 'config file (default: ./config.yaml, else built-in defaults)');
 
   program
     .command('start')
@@ -34,7 +39,9 @@ function buildProgram(setCode: (p: Promise<number>) => void): Command {
     .command('validate')
     .description('check config, pipelines, plugins and JSONata; prints file:line:col: message per problem')
     .addOption(configOpt())
-    .action(async (o: { config?: string }) => setCode((await import('./validate.ts')).runValidate({ config: o.config }, process.stdout, process.stderr)));
+    .action(async (o: { config?: string }) =>
+      setCode((await import('./validate.ts')).runValidate({ config: o.config }, process.stdout, process.stderr)),
+    );
 
   program
     .command('test')
@@ -49,7 +56,11 @@ function buildProgram(setCode: (p: Promise<number>) => void): Command {
   for (const action of ['list', 'replay'] as const) {
     dlq
       .command(action)
-      .description(action === 'list' ? 'show dead letters (count, last error) by pipeline and sink' : 're-enqueue dead letters for delivery')
+      .description(
+        action === 'list'
+          ? 'show dead letters (count, last error) by pipeline and sink'
+          : 're-enqueue dead letters for delivery',
+      )
       .addOption(configOpt())
       .option('--pipeline <name>', 'only this pipeline')
       .option('--sink <id>', 'only this sink')
@@ -73,7 +84,9 @@ function buildProgram(setCode: (p: Promise<number>) => void): Command {
     .option('--header <k:v...>', 'extra header(s)')
     .option('--invalid', 'send events with a wrong-typed field')
     .option('--timeout <ms>', 'per-request timeout in ms', int('--timeout'), 10_000)
-    .action(async (o: Record<string, unknown>) => setCode((await import('./send.ts')).runSend(o as never, process.stdout)));
+    .action(async (o: Record<string, unknown>) =>
+      setCode((await import('./send.ts')).runSend(o as never, process.stdout)),
+    );
 
   program
     .command('schema')
@@ -88,10 +101,11 @@ function buildProgram(setCode: (p: Promise<number>) => void): Command {
 /** Run the CLI with `argv` (without node and script). Resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   // `hookroute schema | head`: a closed stdout ends the command quietly instead of crashing it. (The daemon's stdout sink has its own handler.)
-  if (argv[0] !== 'start') process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  if (argv[0] !== 'start')
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
   let code: Promise<number> = Promise.resolve(EXIT.OK);
   const program = buildProgram((p) => (code = p));
   try {

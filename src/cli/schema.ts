@@ -34,7 +34,13 @@ export function asyncApiDocument(): Record<string, unknown> {
   for (const name of SPEC_EVENT_NAMES) {
     const key = componentName(name);
     const { title, summary } = MESSAGES[name];
-    messages[key] = { name, title, summary, contentType: 'application/json', payload: { $ref: `#/components/schemas/${key}Payload` } };
+    messages[key] = {
+      name,
+      title,
+      summary,
+      contentType: 'application/json',
+      payload: { $ref: `#/components/schemas/${key}Payload` },
+    };
     schemas[`${key}Payload`] = EVENT_SCHEMAS[name];
   }
   const others = KNOWN_EVENT_NAMES.filter((name) => !hasSpecSchema(name));

@@ -72,8 +72,14 @@ export function progressLine(stats: SendStats, count: number, elapsedMs: number)
 /** The closing summary: sent, status counts, errors, latency percentiles. */
 export function summary(stats: SendStats, url: string, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? (stats.sent * 1000) / elapsedMs : 0;
-  const statuses = [...stats.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`).join(', ');
-  const errors = [...stats.errors].sort(([, a], [, b]) => b - a).map(([kind, n]) => `${kind}: ${n}`).join(', ');
+  const statuses = [...stats.statuses]
+    .sort(([a], [b]) => a - b)
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(', ');
+  const errors = [...stats.errors]
+    .sort(([, a], [, b]) => b - a)
+    .map(([kind, n]) => `${kind}: ${n}`)
+    .join(', ');
   return [
     `sent ${stats.sent} requests to ${url} in ${(elapsedMs / 1000).toFixed(2)}s (${rate.toFixed(1)}/s)`,
     `status: ${statuses || 'none'}`,

@@ -79,12 +79,17 @@ function plan(opts: SendOptions): Plan {
   if (event === '' || event.length > 256) throw new UsageError('--event must be an eventName or "all"');
   const names = event === 'all' ? KNOWN_EVENT_NAMES : [event];
   const rate = opts.rate ?? 0;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) throw new UsageError('--rate must be a number of requests per second');
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0)
+    throw new UsageError('--rate must be a number of requests per second');
 
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': `hookroute-send/${pkg.version}` };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': `hookroute-send/${pkg.version}`,
+  };
   for (const header of opts.header === undefined ? [] : [opts.header].flat()) {
     const [name, value] = splitPair(header, '--header');
-    if (!HEADER_NAME.test(name.trim()) || /[\r\n\0]/.test(value)) throw new UsageError(`--header has a bad name or value: ${name}`);
+    if (!HEADER_NAME.test(name.trim()) || /[\r\n\0]/.test(value))
+      throw new UsageError(`--header has a bad name or value: ${name}`);
     headers[name.trim().toLowerCase()] = value.trim();
   }
   const auths = [opts.authBasic, opts.authToken, opts.oauth2].filter((a) => a !== undefined);
@@ -94,7 +99,8 @@ function plan(opts: SendOptions): Plan {
     headers.authorization = `Basic ${Buffer.from(opts.authBasic).toString('base64')}`;
   }
   if (opts.authToken !== undefined) {
-    if (opts.authToken === '' || /[\r\n\0]/.test(opts.authToken)) throw new UsageError('--auth-token must be a non-empty single-line token');
+    if (opts.authToken === '' || /[\r\n\0]/.test(opts.authToken))
+      throw new UsageError('--auth-token must be a non-empty single-line token');
     headers.authorization = `Bearer ${opts.authToken}`;
   }
   const oauth2 = opts.oauth2 === undefined ? undefined : splitPair(opts.oauth2, '--oauth2');
@@ -176,7 +182,10 @@ async function sendAll(pool: Pool, p: Plan, out: NodeJS.WritableStream, progress
   const stats = new SendStats();
   const path = p.url.pathname + p.url.search;
   const started = performance.now();
-  const progress = setInterval(() => out.write(progressLine(stats, p.count, performance.now() - started)), progressEveryMs);
+  const progress = setInterval(
+    () => out.write(progressLine(stats, p.count, performance.now() - started)),
+    progressEveryMs,
+  );
   let next = 0;
 
   const worker = async () => {
@@ -190,7 +199,13 @@ async function sendAll(pool: Pool, p: Plan, out: NodeJS.WritableStream, progress
       const body = JSON.stringify(p.invalid ? invalidSampleEvent(name, i) : sampleEvent(name, i));
       const t0 = performance.now();
       try {
-        const res = await pool.request({ method: 'POST', path, headers: p.headers, body, signal: AbortSignal.timeout(p.timeout) });
+        const res = await pool.request({
+          method: 'POST',
+          path,
+          headers: p.headers,
+          body,
+          signal: AbortSignal.timeout(p.timeout),
+        });
         await res.body.dump();
         stats.response(res.statusCode, performance.now() - t0);
       } catch (err) {

@@ -1,6 +1,6 @@
 // `hookroute start`: load the config, run the daemon until SIGTERM/SIGINT, reload pipelines on SIGHUP.
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { formatProblem } from '../config/yaml-source.ts';
+import { formatProblem } from '../schema-kit/yaml-source.ts';
 import { createLogger } from '../log.ts';
 import { startDaemon } from '../daemon.ts';
 
@@ -19,7 +19,9 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   const logger = createLogger(config.log);
   logger.info({ config: config.file ?? '(built-in defaults)', node: process.version }, 'starting hookroute');
 
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (bug): please report it'));
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ err: reason }, 'unhandled promise rejection (bug): please report it'),
+  );
 
   let daemon;
   try {

@@ -2,12 +2,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { formatProblem, type Problem } from '../config/yaml-source.ts';
+import { formatProblem, type Problem } from '../schema-kit/yaml-source.ts';
 import { silentLogger } from '../log.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { Router } from '../pipelines/router.ts';
-import { readTestFile } from '../pipelines/test-file.ts';
-import { runCase } from '../pipelines/test-runner.ts';
+import { readTestFile } from '../pipelines/testing/test-file.ts';
+import { runCase } from '../pipelines/testing/test-runner.ts';
 import { loadSinkTypes } from '../sinks/registry.ts';
 
 const TEST_FILE = /\.test\.ya?ml$/i;
@@ -20,10 +20,17 @@ const TEST_FILE = /\.test\.ya?ml$/i;
  * // PASS pipelines/bounces-to-file.test.yaml › a hard bounce is recorded
  * // 5 passed, 0 failed
  */
-export async function runTest(opts: { config?: string; paths: string[] }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export async function runTest(
+  opts: { config?: string; paths: string[] },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   try {
     const config = await loadConfig(opts.config !== undefined ? { file: opts.config } : {});
-    const { registry, problems: pluginProblems } = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger: silentLogger });
+    const { registry, problems: pluginProblems } = await loadSinkTypes({
+      pluginsDir: config.plugins.dir,
+      logger: silentLogger,
+    });
     const loaded = await loadPipelines({
       dir: config.pipelines.dir,
       sinkTypes: registry,
@@ -32,7 +39,11 @@ export async function runTest(opts: { config?: string; paths: string[] }, out: N
     });
     const problems: Problem[] = [...pluginProblems, ...loaded.problems];
     const explicit = opts.paths.length > 0;
-    const files = await findTestFiles(explicit ? opts.paths.map((p) => resolve(p)) : [config.pipelines.dir, join(config.pipelines.dir, 'tests')], explicit, problems);
+    const files = await findTestFiles(
+      explicit ? opts.paths.map((p) => resolve(p)) : [config.pipelines.dir, join(config.pipelines.dir, 'tests')],
+      explicit,
+      problems,
+    );
     let passed = 0;
     let failed = 0;
     for (const file of files) {
@@ -54,7 +65,9 @@ export async function runTest(opts: { config?: string; paths: string[] }, out: N
       out.write(`no *.test.yaml files found in ${explicit ? opts.paths.join(', ') : display(config.pipelines.dir)}\n`);
       return explicit ? 1 : 0;
     }
-    out.write(`${passed} passed, ${failed} failed${problems.length ? `, ${problems.length} problem${problems.length === 1 ? '' : 's'}` : ''}\n`);
+    out.write(
+      `${passed} passed, ${failed} failed${problems.length ? `, ${problems.length} problem${problems.length === 1 ? '' : 's'}` : ''}\n`,
+    );
     return failed === 0 && problems.length === 0 ? 0 : 1;
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -79,7 +92,9 @@ async function findTestFiles(paths: string[], explicit: boolean, problems: Probl
       found.push(path);
       continue;
     }
-    const names = (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile() && TEST_FILE.test(e.name) && !e.name.startsWith('.'));
+    const names = (await readdir(path, { withFileTypes: true })).filter(
+      (e) => e.isFile() && TEST_FILE.test(e.name) && !e.name.startsWith('.'),
+    );
     found.push(...names.map((e) => join(path, e.name)).sort());
   }
   return [...new Set(found)];

@@ -1,6 +1,6 @@
 // `hookroute validate`: config, plugins, every pipeline and every JSONata expression, as `file:line:col: message` lines.
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { formatProblem, type Problem } from '../config/yaml-source.ts';
+import { formatProblem, type Problem } from '../schema-kit/yaml-source.ts';
 import { silentLogger } from '../log.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { loadSinkTypes } from '../sinks/registry.ts';
@@ -11,10 +11,17 @@ import { loadSinkTypes } from '../sinks/registry.ts';
  * process.exitCode = await runValidate({ config: 'config.yaml' }, process.stdout, process.stderr);
  * // ok: 4 pipelines, 4 sinks, 0 plugins
  */
-export async function runValidate(opts: { config?: string }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export async function runValidate(
+  opts: { config?: string },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   try {
     const config = await loadConfig(opts.config !== undefined ? { file: opts.config } : {});
-    const { registry, problems: pluginProblems } = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger: silentLogger });
+    const { registry, problems: pluginProblems } = await loadSinkTypes({
+      pluginsDir: config.plugins.dir,
+      logger: silentLogger,
+    });
     const { table, problems: pipelineProblems } = await loadPipelines({
       dir: config.pipelines.dir,
       sinkTypes: registry,
@@ -24,7 +31,12 @@ export async function runValidate(opts: { config?: string }, out: NodeJS.Writabl
     const problems = [...pluginProblems, ...pipelineProblems];
     if (problems.length) return report(problems, out);
     const sinks = table.pipelines.reduce((n, p) => n + p.lanes.length, 0);
-    const plugins = new Set(registry.types().map((t) => registry.origin(t)).filter((o) => o !== 'built-in')).size;
+    const plugins = new Set(
+      registry
+        .types()
+        .map((t) => registry.origin(t))
+        .filter((o) => o !== 'built-in'),
+    ).size;
     out.write(`ok: ${table.pipelines.length} pipelines, ${sinks} sinks, ${plugins} plugins\n`);
     return 0;
   } catch (e) {

@@ -1,17 +1,28 @@
 // Turns a config value (after env interpolation and defaults) into positioned problems: unknown keys, schema errors, semantic rules.
-import { parseDuration, parseSize } from './units.ts';
+import { parseDuration, parseSize } from '../schema-kit/units.ts';
 import { BlockList, isIP } from 'node:net';
 import { Compile } from 'typebox/compile';
 import { ConfigSchema } from './schema.ts';
-import { DURATION_HINT, SIZE_HINT, describeUnion, keyPath, reportSchemaErrors, subschemaAt, type JsonSchema, type KeyPath } from './schema-errors.ts';
-import type { Problem, YamlSource } from './yaml-source.ts';
+import {
+  DURATION_HINT,
+  SIZE_HINT,
+  describeUnion,
+  keyPath,
+  reportSchemaErrors,
+  subschemaAt,
+  type JsonSchema,
+  type KeyPath,
+} from '../schema-kit/schema-errors.ts';
+import type { Problem, YamlSource } from '../schema-kit/yaml-source.ts';
 
 // Re-exported: `load.ts` words its own messages with it.
 export { keyPath };
 
 const ROOT = ConfigSchema as unknown as JsonSchema;
 // One validator per top-level section: TypeBox stops at `maxErrors` (8) per run, and a section each keeps every section's errors visible.
-const SECTION_VALIDATORS = Object.entries(ConfigSchema.properties).map(([key, schema]) => [key, Compile(schema)] as const);
+const SECTION_VALIDATORS = Object.entries(ConfigSchema.properties).map(
+  ([key, schema]) => [key, Compile(schema)] as const,
+);
 // Config unions that get a plainer message than TypeBox's "must match pattern".
 const UNION_HINTS = [SIZE_HINT, DURATION_HINT];
 
@@ -25,7 +36,12 @@ export function checkConfig(written: unknown, value: unknown, source: YamlSource
     problems.push({ file: source.file, ...source.positionOf(path, opts), message: `${keyPath(path)}: ${message}` });
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.push({ file: source.file, line: 1, col: 1, message: 'the config must be a mapping of keys (e.g. `server:`)' });
+    problems.push({
+      file: source.file,
+      line: 1,
+      col: 1,
+      message: 'the config must be a mapping of keys (e.g. `server:`)',
+    });
     return problems;
   }
   findUnknownKeys(written, ROOT, [], add);
@@ -34,13 +50,21 @@ export function checkConfig(written: unknown, value: unknown, source: YamlSource
   for (const [key, validator] of SECTION_VALIDATORS) {
     const section = record[key];
     if (validator.Check(section)) valid.add(key);
-    else reportSchemaErrors(validator.Errors(section), [key], add, (path, error) => describeUnion(schemaAt(path), error.message, UNION_HINTS));
+    else
+      reportSchemaErrors(validator.Errors(section), [key], add, (path, error) =>
+        describeUnion(schemaAt(path), error.message, UNION_HINTS),
+      );
   }
   semanticChecks(record, valid, add);
   return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function findUnknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPath, add: (p: KeyPath, m: string, o?: { key?: boolean }) => void): void {
+function findUnknownKeys(
+  value: unknown,
+  schema: JsonSchema | undefined,
+  path: KeyPath,
+  add: (p: KeyPath, m: string, o?: { key?: boolean }) => void,
+): void {
   if (!schema || value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
     if (schema.items) value.forEach((item, i) => findUnknownKeys(item, schema.items, [...path, i], add));
@@ -75,7 +99,9 @@ function closest(key: string, known: string[]): string | undefined {
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -95,28 +121,38 @@ export function schemaAt(path: readonly (string | number)[]): JsonSchema | undef
 type Section = Record<string, unknown>;
 
 /** Rules the schema cannot say; each runs only on a section that passed the schema, so its types are known. */
-function semanticChecks(config: Record<string, unknown>, valid: Set<string>, add: (p: KeyPath, m: string) => void): void {
+function semanticChecks(
+  config: Record<string, unknown>,
+  valid: Set<string>,
+  add: (p: KeyPath, m: string) => void,
+): void {
   if (valid.has('auth')) {
     const auth = config.auth as Section;
     const mode = auth.mode as string;
-    if (mode !== 'none' && auth[mode] === undefined) add(['auth', 'mode'], `"${mode}" needs an \`auth.${mode}\` section`);
+    if (mode !== 'none' && auth[mode] === undefined)
+      add(['auth', 'mode'], `"${mode}" needs an \`auth.${mode}\` section`);
     checkAddresses(auth.allowIps as string[], ['auth', 'allowIps'], add);
   }
   if (valid.has('server')) {
     const server = config.server as Section;
     checkAddresses(server.trustProxy as string[], ['server', 'trustProxy'], add);
-    if (server.path === '/oauth/token') add(['server', 'path'], '"/oauth/token" is reserved for the OAuth 2.0 token endpoint');
-    if (parseSize(server.maxBodyBytes as string | number) < 64) add(['server', 'maxBodyBytes'], 'must be at least 64 bytes (an Iterable event is larger)');
+    if (server.path === '/oauth/token')
+      add(['server', 'path'], '"/oauth/token" is reserved for the OAuth 2.0 token endpoint');
+    if (parseSize(server.maxBodyBytes as string | number) < 64)
+      add(['server', 'maxBodyBytes'], 'must be at least 64 bytes (an Iterable event is larger)');
   }
   if (valid.has('storage')) {
     const storage = config.storage as Section;
     // 0 would refuse every event forever (503), which nobody means; there is no "unlimited": the disk has a size.
-    if (parseSize(storage.maxDiskBytes as string | number) < MIN_DISK_BYTES) add(['storage', 'maxDiskBytes'], 'must be at least 1mb');
-    if (parseSize(storage.segmentBytes as string | number) < 4096) add(['storage', 'segmentBytes'], 'must be at least 4kb');
+    if (parseSize(storage.maxDiskBytes as string | number) < MIN_DISK_BYTES)
+      add(['storage', 'maxDiskBytes'], 'must be at least 1mb');
+    if (parseSize(storage.segmentBytes as string | number) < 4096)
+      add(['storage', 'segmentBytes'], 'must be at least 4kb');
   }
   if (valid.has('pipelines')) {
     // A zero time box would let a runaway expression stall the daemon.
-    if (parseDuration((config.pipelines as Section).evalTimeout as string | number) < 1) add(['pipelines', 'evalTimeout'], 'must be at least 1ms');
+    if (parseDuration((config.pipelines as Section).evalTimeout as string | number) < 1)
+      add(['pipelines', 'evalTimeout'], 'must be at least 1ms');
   }
 }
 
@@ -124,7 +160,8 @@ const MIN_DISK_BYTES = 1024 * 1024;
 
 function checkAddresses(list: string[], path: KeyPath, add: (p: KeyPath, m: string) => void): void {
   list.forEach((entry, i) => {
-    if (!isAddressOrCidr(entry)) add([...path, i], `"${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`);
+    if (!isAddressOrCidr(entry))
+      add([...path, i], `"${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`);
   });
 }
 

@@ -1,6 +1,7 @@
 // Generates `config.example.yaml` and the markdown config reference from `ConfigSchema`, so the docs cannot drift from the code.
 import { stringify } from 'yaml';
-import { ConfigSchema, Duration, Size } from './schema.ts';
+import { Duration, Size } from '../schema-kit/units.ts';
+import { ConfigSchema } from './schema.ts';
 
 interface Node {
   type?: string;
@@ -62,7 +63,14 @@ export function renderConfigReference(): string {
     for (const [name, child] of Object.entries(node.properties ?? {})) {
       const key = path ? `${path}.${name}` : name;
       const optional = !(node.required ?? []).includes(name) && child.default === undefined;
-      const def = child.default === undefined || isEmptyObject(child.default) ? (optional ? 'not set' : child.default === undefined ? 'required' : '') : `\`${flow(child.default)}\``;
+      const def =
+        child.default === undefined || isEmptyObject(child.default)
+          ? optional
+            ? 'not set'
+            : child.default === undefined
+              ? 'required'
+              : ''
+          : `\`${flow(child.default)}\``;
       rows.push(`| \`${key}\` | ${typeName(child)} | ${def} | ${cell(describe(child))} |`);
       if (child.properties) walk(child, key);
       if (child.items?.properties) walk(child.items, `${key}[]`);
@@ -108,13 +116,22 @@ function renderKey(name: string, node: Node, path: string[], indent: string, com
   if (!commentedOut) {
     if (node.properties) {
       const required = node.required ?? [];
-      return [...head, `${indent}${name}:`, ...Object.entries(node.properties).flatMap(([k, c]) => renderKey(k, c, [...path, k], `${indent}  `, !required.includes(k) && c.default === undefined))];
+      return [
+        ...head,
+        `${indent}${name}:`,
+        ...Object.entries(node.properties).flatMap(([k, c]) =>
+          renderKey(k, c, [...path, k], `${indent}  `, !required.includes(k) && c.default === undefined),
+        ),
+      ];
     }
     return [...head, `${indent}${name}: ${flow(node.default)}`];
   }
   const body = exampleLines(name, node, path, '');
   const width = Math.max(...body.map((l) => l.text.length));
-  return [...head, ...body.map((l) => `${indent}# ${l.note ? `${l.text.padEnd(width)}  # ${l.note}` : l.text}`.trimEnd())];
+  return [
+    ...head,
+    ...body.map((l) => `${indent}# ${l.note ? `${l.text.padEnd(width)}  # ${l.note}` : l.text}`.trimEnd()),
+  ];
 }
 
 interface ExampleLine {
@@ -126,10 +143,17 @@ interface ExampleLine {
 function exampleLines(name: string, node: Node, path: string[], indent: string, note?: string): ExampleLine[] {
   const line = (text: string): ExampleLine => (note ? { text, note } : { text });
   if (node.properties) {
-    return [line(`${indent}${name}:`), ...Object.entries(node.properties).flatMap(([k, c]) => exampleLines(k, c, [...path, k], `${indent}  `, describe(c)))];
+    return [
+      line(`${indent}${name}:`),
+      ...Object.entries(node.properties).flatMap(([k, c]) =>
+        exampleLines(k, c, [...path, k], `${indent}  `, describe(c)),
+      ),
+    ];
   }
   if (node.type === 'array' && node.items?.properties) {
-    const items = Object.entries(node.items.properties).flatMap(([k, c]) => exampleLines(k, c, [...path, k], `${indent}    `, describe(c)));
+    const items = Object.entries(node.items.properties).flatMap(([k, c]) =>
+      exampleLines(k, c, [...path, k], `${indent}    `, describe(c)),
+    );
     const first = items[0];
     if (first) first.text = `${indent}  - ${first.text.trimStart()}`;
     return [line(`${indent}${name}:`), ...items];
@@ -141,7 +165,11 @@ function exampleValue(node: Node, path: string[]): string {
   if (node.examples?.[0] !== undefined) return flow(node.examples[0]);
   if (node.default !== undefined) return flow(node.default);
   // Secrets come from the environment, so the example shows how.
-  if (node.secret) return `\${HOOKROUTE_${path.map((p) => p.replace(/([a-z])([A-Z])/g, '$1_$2')).join('_').toUpperCase()}}`;
+  if (node.secret)
+    return `\${HOOKROUTE_${path
+      .map((p) => p.replace(/([a-z])([A-Z])/g, '$1_$2'))
+      .join('_')
+      .toUpperCase()}}`;
   return `<${path[path.length - 1]}>`;
 }
 
@@ -163,8 +191,10 @@ function typeName(node: Node): string {
   const pattern = node.anyOf?.find((b) => b.pattern)?.pattern;
   if (pattern === SIZE_PATTERN) return 'size';
   if (pattern === DURATION_PATTERN) return 'duration';
-  if (node.type === 'array') return node.items?.properties ? 'list of objects' : `list of ${node.items?.type ?? 'value'}s`;
-  if (node.type === 'integer' && node.minimum !== undefined && node.maximum !== undefined) return `integer ${node.minimum}–${node.maximum}`;
+  if (node.type === 'array')
+    return node.items?.properties ? 'list of objects' : `list of ${node.items?.type ?? 'value'}s`;
+  if (node.type === 'integer' && node.minimum !== undefined && node.maximum !== undefined)
+    return `integer ${node.minimum}–${node.maximum}`;
   if (node.type === 'integer' && node.minimum !== undefined) return `integer ≥ ${node.minimum}`;
   if (node.type === 'string' && node.secret) return 'string (secret)';
   return node.type ?? 'value';

@@ -12,7 +12,12 @@ export interface MissingVar {
  * Replace `${VAR}` / `${VAR:-default}` in every string of `value` (deeply), reading `env`.
  * `$$` is a literal `$`. A variable that is unset and has no default is reported in `missing` and becomes ''.
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, missing: MissingVar[] = [], path: (string | number)[] = []): unknown {
+export function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  missing: MissingVar[] = [],
+  path: (string | number)[] = [],
+): unknown {
   if (typeof value === 'string') {
     if (!value.includes('$')) return value;
     return value.replace(PATTERN, (whole, name: string | undefined, def: string | undefined) => {
@@ -29,7 +34,12 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, missing: 
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       // defineProperty, not assignment: a `__proto__` key stays a plain key.
-      Object.defineProperty(out, k, { value: interpolateEnv(v, env, missing, [...path, k]), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: interpolateEnv(v, env, missing, [...path, k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -5,8 +5,8 @@ import { Value } from 'typebox/value';
 import { checkConfig, keyPath, schemaAt } from './check.ts';
 import { interpolateEnv, type MissingVar } from './interpolate.ts';
 import { ConfigSchema, type Config, type ConfigInput } from './schema.ts';
-import { parseDuration, parseSize } from './units.ts';
-import { formatProblem, parseYamlSource, type Problem } from './yaml-source.ts';
+import { parseDuration, parseSize } from '../schema-kit/units.ts';
+import { formatProblem, parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
 
 /** The config file name looked for in the working folder when no `-c FILE` is given. */
 export const DEFAULT_CONFIG_FILE = 'config.yaml';
@@ -45,7 +45,8 @@ export interface LoadConfigOptions {
 export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Config> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
-  const file = opts.file !== undefined ? path.resolve(cwd, opts.file) : await existing(path.join(cwd, DEFAULT_CONFIG_FILE));
+  const file =
+    opts.file !== undefined ? path.resolve(cwd, opts.file) : await existing(path.join(cwd, DEFAULT_CONFIG_FILE));
   if (file === undefined) return parseConfigText('', { file: undefined, cwd, env });
   const shown = displayName(file, cwd);
   const text = await readConfigFile(file, shown);
@@ -59,7 +60,10 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Config> 
  * @example
  * const config = parseConfigText('server: { port: 0 }', { file: '/etc/hookroute/config.yaml', cwd: '/', env: {} });
  */
-export function parseConfigText(text: string, opts: { file: string | undefined; cwd: string; env: NodeJS.ProcessEnv }): Config {
+export function parseConfigText(
+  text: string,
+  opts: { file: string | undefined; cwd: string; env: NodeJS.ProcessEnv },
+): Config {
   const shown = opts.file === undefined ? '(defaults)' : displayName(opts.file, opts.cwd);
   const source = parseYamlSource(text, shown);
   if (source.errors.length > 0) throw new ConfigError(source.errors);
@@ -73,7 +77,11 @@ export function parseConfigText(text: string, opts: { file: string | undefined; 
   const input = withDefaults(interpolated);
   // An unset variable already explains why its key is empty; a second "must be ..." for the same key is noise.
   const unset = new Set(missing.map((m) => `${keyPath(m.path)}:`));
-  problems.push(...checkConfig(interpolated, input, source).filter((p) => ![...unset].some((prefix) => p.message.startsWith(prefix))));
+  problems.push(
+    ...checkConfig(interpolated, input, source).filter(
+      (p) => ![...unset].some((prefix) => p.message.startsWith(prefix)),
+    ),
+  );
   if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
   const baseDir = opts.file === undefined ? opts.cwd : path.dirname(opts.file);
   return normalise(input as ConfigInput, opts.file, baseDir);
@@ -93,7 +101,8 @@ function withDefaults(value: unknown): unknown {
  * a string that came from `${VAR}` is converted, so env vars work for every key. Literal strings are left alone.
  */
 function coerceInterpolated(raw: unknown, value: unknown, at: (string | number)[]): unknown {
-  if (typeof raw === 'string' && typeof value === 'string' && raw.includes('${')) return coerceScalar(value, schemaAt(at));
+  if (typeof raw === 'string' && typeof value === 'string' && raw.includes('${'))
+    return coerceScalar(value, schemaAt(at));
   if (Array.isArray(raw) && Array.isArray(value)) return value.map((v, i) => coerceInterpolated(raw[i], v, [...at, i]));
   if (raw && value && typeof raw === 'object' && typeof value === 'object') {
     const rawRecord = raw as Record<string, unknown>;
@@ -104,7 +113,10 @@ function coerceInterpolated(raw: unknown, value: unknown, at: (string | number)[
 }
 
 function coerceScalar(value: string, schema: Record<string, unknown> | undefined): unknown {
-  const types = new Set([schema?.type, ...((schema?.anyOf as { type?: unknown }[] | undefined) ?? []).map((b) => b.type)]);
+  const types = new Set([
+    schema?.type,
+    ...((schema?.anyOf as { type?: unknown }[] | undefined) ?? []).map((b) => b.type),
+  ]);
   if (types.has('string')) return value;
   if ((types.has('integer') || types.has('number')) && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
   if (types.has('boolean') && (value === 'true' || value === 'false')) return value === 'true';
@@ -117,7 +129,11 @@ function normalise(c: ConfigInput, file: string | undefined, baseDir: string): C
   return {
     file,
     baseDir,
-    server: { ...c.server, maxBodyBytes: parseSize(c.server.maxBodyBytes), maxHeaderBytes: parseSize(c.server.maxHeaderBytes) },
+    server: {
+      ...c.server,
+      maxBodyBytes: parseSize(c.server.maxBodyBytes),
+      maxHeaderBytes: parseSize(c.server.maxHeaderBytes),
+    },
     auth: {
       mode: c.auth.mode,
       ...(c.auth.basic ? { basic: c.auth.basic } : {}),
@@ -173,7 +189,9 @@ async function readConfigFile(file: string, shown: string): Promise<string> {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? (err as Error).message})`);
+    return fail(
+      code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? (err as Error).message})`,
+    );
   }
 }
 

@@ -1,38 +1,37 @@
 // The config file format: one TypeBox schema that validates `config.yaml`, types the loaded config and documents every key.
 import Type, { type Static } from 'typebox';
-
-/** `512kb`, `1 MB`, `10GiB`: units in any letter case (JSON Schema patterns have no case-insensitive flag). */
-export const SIZE_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*([bB]|[kKmMgGtT][iI]?[bB])?\\s*$';
-
-/** A byte size: `512kb`, `1mb`, `10gb` or a plain number of bytes. */
-export const Size = (def: string, description: string) =>
-  Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
-    default: def,
-    description,
-    examples: [def],
-  });
-
-/** A duration: `250ms`, `5s`, `5m`, `2h` or a plain number of milliseconds. */
-export const Duration = (def: string | undefined, description: string) =>
-  Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)?\\s*$' }), Type.Integer({ minimum: 0 })], {
-    ...(def === undefined ? {} : { default: def }),
-    description,
-  });
+import { Duration, Size } from '../schema-kit/units.ts';
 
 const Secret = (description: string) => Type.String({ minLength: 1, description, secret: true });
 
 const ServerSchema = Type.Object(
   {
-    host: Type.String({ default: '0.0.0.0', description: 'Address the public ingress listens on (`::` for IPv6 and IPv4).' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Ingress port; 0 picks a free port (logged at start).' }),
-    path: Type.String({ pattern: '^/', default: '/webhook', description: 'Path that accepts `POST` webhook deliveries.' }),
+    host: Type.String({
+      default: '0.0.0.0',
+      description: 'Address the public ingress listens on (`::` for IPv6 and IPv4).',
+    }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: 'Ingress port; 0 picks a free port (logged at start).',
+    }),
+    path: Type.String({
+      pattern: '^/',
+      default: '/webhook',
+      description: 'Path that accepts `POST` webhook deliveries.',
+    }),
     maxBodyBytes: Size('1mb', 'Largest accepted request body; larger bodies get 413 before they are buffered.'),
     maxHeaderBytes: Size('16kb', 'Largest accepted total size of request headers; larger requests get 431.'),
     trustProxy: Type.Array(Type.String(), {
       default: [],
       description: 'Proxy addresses or CIDRs whose `X-Forwarded-For` header is trusted for `auth.allowIps`.',
     }),
-    maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'Concurrent requests in flight before new ones get 503.' }),
+    maxConnections: Type.Integer({
+      minimum: 1,
+      default: 10000,
+      description: 'Concurrent requests in flight before new ones get 503.',
+    }),
   },
   { additionalProperties: false, default: {}, description: 'The public ingress listener.' },
 );
@@ -45,7 +44,10 @@ const AuthSchema = Type.Object(
     }),
     basic: Type.Optional(
       Type.Object(
-        { username: Type.String({ description: 'Basic auth user name.', examples: ['iterable'] }), password: Secret('Basic auth password (use `${VAR}`).') },
+        {
+          username: Type.String({ description: 'Basic auth user name.', examples: ['iterable'] }),
+          password: Secret('Basic auth password (use `${VAR}`).'),
+        },
         { additionalProperties: false, description: 'Credentials for `mode: basic`.' },
       ),
     ),
@@ -53,7 +55,13 @@ const AuthSchema = Type.Object(
       Type.Object(
         {
           value: Secret('The shared token (use `${VAR}`).'),
-          header: Type.Optional(Type.String({ description: 'Custom header that carries the token (Iterable "Add HTTP Header"); `Authorization` is always accepted.', examples: ['X-Webhook-Token'] })),
+          header: Type.Optional(
+            Type.String({
+              description:
+                'Custom header that carries the token (Iterable "Add HTTP Header"); `Authorization` is always accepted.',
+              examples: ['X-Webhook-Token'],
+            }),
+          ),
         },
         { additionalProperties: false, description: 'Shared token for `mode: token`.' },
       ),
@@ -62,16 +70,30 @@ const AuthSchema = Type.Object(
       Type.Object(
         {
           clients: Type.Array(
-            Type.Object({ id: Type.String({ minLength: 1, description: 'Client id.', examples: ['iterable'] }), secret: Secret('Client secret (use `${VAR}`).') }, { additionalProperties: false }),
+            Type.Object(
+              {
+                id: Type.String({ minLength: 1, description: 'Client id.', examples: ['iterable'] }),
+                secret: Secret('Client secret (use `${VAR}`).'),
+              },
+              { additionalProperties: false },
+            ),
             { minItems: 1, description: 'Clients allowed to obtain tokens from `POST /oauth/token`.' },
           ),
           tokenTtl: Duration('1h', 'Lifetime of issued access tokens.'),
-          signingKey: Type.Optional(Secret('Key that signs issued tokens; default: random per start (tokens do not survive a restart).')),
+          signingKey: Type.Optional(
+            Secret('Key that signs issued tokens; default: random per start (tokens do not survive a restart).'),
+          ),
         },
-        { additionalProperties: false, description: 'Built-in OAuth 2.0 client-credentials token endpoint for `mode: oauth2`.' },
+        {
+          additionalProperties: false,
+          description: 'Built-in OAuth 2.0 client-credentials token endpoint for `mode: oauth2`.',
+        },
       ),
     ),
-    allowIps: Type.Array(Type.String(), { default: [], description: 'CIDRs (IPv4 or IPv6) allowed to post; empty allows all.' }),
+    allowIps: Type.Array(Type.String(), {
+      default: [],
+      description: 'CIDRs (IPv4 or IPv6) allowed to post; empty allows all.',
+    }),
   },
   { additionalProperties: false, default: {}, description: 'Authentication of webhook requests.' },
 );
@@ -80,7 +102,8 @@ const ValidationSchema = Type.Object(
   {
     onInvalid: Type.Union([Type.Literal('quarantine'), Type.Literal('reject')], {
       default: 'quarantine',
-      description: '`quarantine`: accept invalid events and keep them, with their errors, in the dead-letter queue; `reject`: answer 422.',
+      description:
+        '`quarantine`: accept invalid events and keep them, with their errors, in the dead-letter queue; `reject`: answer 422.',
     }),
   },
   { additionalProperties: false, default: {}, description: 'What happens to events that break their schema.' },
@@ -106,7 +129,8 @@ const StorageSchema = Type.Object(
     dir: Type.String({ default: './data', description: 'Journal and dead-letter queue folder.' }),
     fsync: Type.Union([Type.Literal('batch'), Type.Literal('always'), Type.Literal('off')], {
       default: 'batch',
-      description: '`batch`: group commit, one fsync for many requests; `always`: one fsync per event; `off`: no fsync (unsafe on power loss).',
+      description:
+        '`batch`: group commit, one fsync for many requests; `always`: one fsync per event; `off`: no fsync (unsafe on power loss).',
     }),
     maxDiskBytes: Size('10gb', 'Journal size at which ingress answers 503 until the backlog drains.'),
     segmentBytes: Size('64mb', 'Size at which the journal starts a new segment file.'),
@@ -118,25 +142,43 @@ const AdminSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Run the admin listener.' }),
     host: Type.String({ default: '127.0.0.1', description: 'Admin listener address (keep it private).' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090, description: 'Admin listener port; 0 picks a free port.' }),
-    token: Type.Optional(Secret('Bearer token required on admin requests other than the `/healthz` and `/readyz` probes.')),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 9090,
+      description: 'Admin listener port; 0 picks a free port.',
+    }),
+    token: Type.Optional(
+      Secret('Bearer token required on admin requests other than the `/healthz` and `/readyz` probes.'),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'Health, metrics, pipelines and reload.' },
 );
 
 const LogSchema = Type.Object(
   {
-    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
-      default: 'info',
-      description: 'Lowest level written.',
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      {
+        default: 'info',
+        description: 'Lowest level written.',
+      },
+    ),
+    format: Type.Union([Type.Literal('json'), Type.Literal('pretty')], {
+      default: 'json',
+      description: '`json` lines or `pretty` for humans.',
     }),
-    format: Type.Union([Type.Literal('json'), Type.Literal('pretty')], { default: 'json', description: '`json` lines or `pretty` for humans.' }),
   },
   { additionalProperties: false, default: {}, description: 'Logging (to stderr).' },
 );
 
 const ShutdownSchema = Type.Object(
-  { grace: Duration('10s', 'How long queues may keep delivering after SIGTERM before the daemon exits; the rest resumes at the next start.') },
+  {
+    grace: Duration(
+      '10s',
+      'How long queues may keep delivering after SIGTERM before the daemon exits; the rest resumes at the next start.',
+    ),
+  },
   { additionalProperties: false, default: {}, description: 'Graceful shutdown.' },
 );
 
@@ -164,7 +206,15 @@ export interface Config {
   file: string | undefined;
   /** Folder relative paths were resolved against. */
   baseDir: string;
-  server: { host: string; port: number; path: string; maxBodyBytes: number; maxHeaderBytes: number; trustProxy: string[]; maxConnections: number };
+  server: {
+    host: string;
+    port: number;
+    path: string;
+    maxBodyBytes: number;
+    maxHeaderBytes: number;
+    trustProxy: string[];
+    maxConnections: number;
+  };
   auth: {
     mode: 'none' | 'basic' | 'token' | 'oauth2';
     basic?: { username: string; password: string };

@@ -47,12 +47,16 @@ export class AttemptRunner {
   constructor(private readonly limits: AttemptLimits) {
     this.width = Math.max(1, Math.min(1000, Math.floor(limits.timeoutMs / 10)));
     this.now = limits.now ?? performance.now.bind(performance);
-    limits.shutdown.addEventListener('abort', () => {
-      for (const slot of [...this.live]) {
-        this.abortAll(slot, limits.shutdown.reason);
-        this.drop(slot);
-      }
-    }, { once: true });
+    limits.shutdown.addEventListener(
+      'abort',
+      () => {
+        for (const slot of [...this.live]) {
+          this.abortAll(slot, limits.shutdown.reason);
+          this.drop(slot);
+        }
+      },
+      { once: true },
+    );
   }
 
   /** Call `sink.send` once with a signal of its own that fires after the timeout or at shutdown. */
@@ -103,7 +107,8 @@ export class AttemptRunner {
 
   private leave(slot: Slot): void {
     if (slot.running.size > 0) return;
-    if (slot === this.current) slot.timer?.unref(); // kept for the next attempt in its window
+    if (slot === this.current)
+      slot.timer?.unref(); // kept for the next attempt in its window
     else this.drop(slot);
   }
 
@@ -115,7 +120,12 @@ export class AttemptRunner {
   }
 }
 
-async function callSend(sink: SinkInstance, payload: unknown, meta: DeliveryMeta, signal: AbortSignal): Promise<AttemptResult> {
+async function callSend(
+  sink: SinkInstance,
+  payload: unknown,
+  meta: DeliveryMeta,
+  signal: AbortSignal,
+): Promise<AttemptResult> {
   try {
     return { outcome: await sink.send(payload, meta, signal) };
   } catch (thrown) {
@@ -129,6 +139,11 @@ async function callSend(sink: SinkInstance, payload: unknown, meta: DeliveryMeta
  * const { result } = sendAttempt(sink, payload, meta, { timeoutMs: 300_000, shutdown: controller.signal });
  * const verdict = classify(await result);
  */
-export function sendAttempt(sink: SinkInstance, payload: unknown, meta: DeliveryMeta, limits: AttemptLimits): AttemptRun {
+export function sendAttempt(
+  sink: SinkInstance,
+  payload: unknown,
+  meta: DeliveryMeta,
+  limits: AttemptLimits,
+): AttemptRun {
   return new AttemptRunner(limits).send(sink, payload, meta);
 }

@@ -55,7 +55,11 @@ export class BacklogHeap {
  * Look at the owed count every second until the returned stop function is called (the timer never keeps the process up).
  * @example cleanups.push(watchBacklogHeap(() => engine.stats().pendingEvents, logger));
  */
-export function watchBacklogHeap(owedEvents: () => number, logger: Pick<Logger, 'info'>, heap = new BacklogHeap(logger)): () => void {
+export function watchBacklogHeap(
+  owedEvents: () => number,
+  logger: Pick<Logger, 'info'>,
+  heap = new BacklogHeap(logger),
+): () => void {
   const timer = setInterval(() => heap.update(owedEvents()), CHECK_EVERY_MS);
   timer.unref();
   return () => {

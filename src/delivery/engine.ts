@@ -5,12 +5,12 @@ import type { Config } from '../config/schema.ts';
 import { HandoffRefused, type EventHandoff, type EventRecord, type IncomingEvent } from '../events/record.ts';
 import type { Logger } from '../log.ts';
 import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
-import type { DeadLetter, DeadLetterStore } from './dead-letter.ts';
-import { matchErrorRecord, quarantinedRecord, removedLaneRecord, splitLaneKey } from './dead-letter-records.ts';
-import { Journal } from './journal.ts';
-import { EventReader } from './event-reader.ts';
+import type { DeadLetter, DeadLetterStore } from '../dead-letters/store.ts';
+import { matchErrorRecord, quarantinedRecord, removedLaneRecord, splitLaneKey } from '../dead-letters/records.ts';
+import { Journal } from '../journal/journal.ts';
+import { EventReader } from '../journal/event-reader.ts';
 import { LaneFeed, READ_BATCH, type EngineLane, type FeedSource } from './lane-feed.ts';
-import { OwedIndex } from './owed-index.ts';
+import { OwedIndex } from '../journal/owed-index.ts';
 import { owedLanes, replayTarget } from './owed-lanes.ts';
 
 export type SettleResult = 'delivered' | 'dead_lettered';
@@ -77,7 +77,8 @@ export class DeliveryEngine implements EventHandoff {
     this.reader = new EventReader({
       locate: (id) => index.location(id),
       readEvents: (locs) => journal.readEvents(locs),
-      onError: (id, err) => deps.logger.error({ err, eventId: id }, 'journal: an owed event cannot be read back; it is given up'),
+      onError: (id, err) =>
+        deps.logger.error({ err, eventId: id }, 'journal: an owed event cannot be read back; it is given up'),
     });
     this.source = {
       index,
@@ -92,7 +93,13 @@ export class DeliveryEngine implements EventHandoff {
   static async open(deps: EngineDeps): Promise<DeliveryEngine> {
     const index = new OwedIndex();
     const journal = await Journal.open(
-      { dir: join(deps.storage.dir, 'journal'), fsync: deps.storage.fsync, segmentBytes: deps.storage.segmentBytes, metrics: deps.metrics, logger: deps.logger },
+      {
+        dir: join(deps.storage.dir, 'journal'),
+        fsync: deps.storage.fsync,
+        segmentBytes: deps.storage.segmentBytes,
+        metrics: deps.metrics,
+        logger: deps.logger,
+      },
       (r) => {
         if (r.type === 'event') index.addEvent(r.id, r);
         else if (r.type === 'routed') for (const e of r.entries) index.setRouted(e.id, e.lanes);
@@ -102,7 +109,11 @@ export class DeliveryEngine implements EventHandoff {
     const engine = new DeliveryEngine(deps, journal, index);
     engine.appliedHead = journal.nextId - 1;
     deps.metrics.journalPending.set(index.pendingEvents);
-    if (index.pendingEvents > 0) deps.logger.info({ pendingEvents: index.pendingEvents, journalBytes: journal.bytes }, 'journal: recovered unfinished events');
+    if (index.pendingEvents > 0)
+      deps.logger.info(
+        { pendingEvents: index.pendingEvents, journalBytes: journal.bytes },
+        'journal: recovered unfinished events',
+      );
     engine.deleteFinished();
     return engine;
   }
@@ -117,13 +128,16 @@ export class DeliveryEngine implements EventHandoff {
   private async resume(): Promise<void> {
     const recoveredHead = this.appliedHead;
     // Events journaled but never routed (the crash came first): route them now, with the current table.
-    for (let from = 0; !this.stopping; ) {
+    for (let from = 0; !this.stopping;) {
       const ids = this.index.unroutedIds(from, READ_BATCH);
       if (ids.length === 0) break;
       const read = await Promise.all(ids.map((id) => this.readRecord(id)));
       // An unreadable event (logged by readRecord) owes nothing: it must not hold its segment forever.
       ids.forEach((id, i) => read[i] === undefined && this.index.setRouted(id, []));
-      await this.routeBatch(read.filter((x): x is Routable => x !== undefined), false);
+      await this.routeBatch(
+        read.filter((x): x is Routable => x !== undefined),
+        false,
+      );
       from = ids.at(-1)! + 1;
     }
     this.appliedHead = Math.max(this.appliedHead, recoveredHead);
@@ -168,7 +182,9 @@ export class DeliveryEngine implements EventHandoff {
     for (const r of records) {
       const pinned = replayTarget(r);
       const raw = Buffer.from(JSON.stringify(r.event));
-      durables.push(this.journalEvent({ receivedAt: r.receivedAt, eventName: r.eventName, raw, body: r.event }, pinned).durable);
+      durables.push(
+        this.journalEvent({ receivedAt: r.receivedAt, eventName: r.eventName, raw, body: r.event }, pinned).durable,
+      );
     }
     await Promise.all(durables);
     this.pumpRoutes();
@@ -176,15 +192,30 @@ export class DeliveryEngine implements EventHandoff {
 
   private checkQuota(): void {
     if (this.journal.bytes >= this.deps.storage.maxDiskBytes) {
-      throw new HandoffRefused('storage_full', `the journal holds ${this.journal.bytes} bytes, at its limit (storage.maxDiskBytes); retry when the backlog drains`, 5);
+      throw new HandoffRefused(
+        'storage_full',
+        `the journal holds ${this.journal.bytes} bytes, at its limit (storage.maxDiskBytes); retry when the backlog drains`,
+        5,
+      );
     }
   }
 
   private journalEvent(event: IncomingEvent, pinned: string | undefined): { durable: Promise<void> } {
-    const { id, location, durable } = this.journal.appendEvent({ receivedAt: event.receivedAt, eventName: event.eventName, raw: event.raw, pinnedLane: pinned });
+    const { id, location, durable } = this.journal.appendEvent({
+      receivedAt: event.receivedAt,
+      eventName: event.eventName,
+      raw: event.raw,
+      pinnedLane: pinned,
+    });
     this.index.addEvent(id, location);
     this.deps.metrics.journalPending.set(this.index.pendingEvents);
-    const rec: EventRecord = { receivedAt: event.receivedAt, eventName: event.eventName, raw: event.raw, body: event.body, id };
+    const rec: EventRecord = {
+      receivedAt: event.receivedAt,
+      eventName: event.eventName,
+      raw: event.raw,
+      body: event.body,
+      id,
+    };
     this.routeQueue.push({ rec, pinned, durable });
     return { durable };
   }
@@ -196,7 +227,10 @@ export class DeliveryEngine implements EventHandoff {
       while (this.routeQueue.length > 0) {
         const batch = this.routeQueue.splice(0, ROUTE_BATCH);
         const written = await Promise.allSettled(batch.map((b) => b.durable));
-        await this.routeBatch(batch.filter((_, i) => written[i]!.status === 'fulfilled'), true);
+        await this.routeBatch(
+          batch.filter((_, i) => written[i]!.status === 'fulfilled'),
+          true,
+        );
       }
     })()
       .catch((err) => this.deps.logger.error({ err }, 'delivery: routing failed'))
@@ -214,7 +248,10 @@ export class DeliveryEngine implements EventHandoff {
     await Promise.all(
       items.flatMap((it, i) =>
         decisions[i]!.failures.map((f) =>
-          this.deadLetter(matchErrorRecord(it.rec, f.pipeline, f.error), { pipeline: f.pipeline, stage: 'match' }).catch((err) =>
+          this.deadLetter(matchErrorRecord(it.rec, f.pipeline, f.error), {
+            pipeline: f.pipeline,
+            stage: 'match',
+          }).catch((err) =>
             this.deps.logger.error({ err, pipeline: f.pipeline }, 'delivery: could not dead-letter a match error'),
           ),
         ),
@@ -227,8 +264,11 @@ export class DeliveryEngine implements EventHandoff {
       this.index.setRouted(items[i]!.rec.id, d.lanes);
       this.appliedHead = Math.max(this.appliedHead, items[i]!.rec.id);
     }
-    this.journal.appendRouted(entries).catch((err) => this.deps.logger.error({ err }, 'journal: could not write routing'));
-    if (offer) for (let i = 0; i < items.length; i++) for (const key of decisions[i]!.lanes) this.offer(key, items[i]!.rec);
+    this.journal
+      .appendRouted(entries)
+      .catch((err) => this.deps.logger.error({ err }, 'journal: could not write routing'));
+    if (offer)
+      for (let i = 0; i < items.length; i++) for (const key of decisions[i]!.lanes) this.offer(key, items[i]!.rec);
     this.updateGauges(new Set(decisions.flatMap((d) => d.lanes)));
     this.deleteFinished();
   }
@@ -285,7 +325,10 @@ export class DeliveryEngine implements EventHandoff {
 
   private flushDone(): void {
     this.doneScheduled = false;
-    for (const [key, ids] of this.pendingDone) this.journal.appendDone(key, ids).catch((err) => this.deps.logger.error({ err }, 'journal: could not record finished deliveries'));
+    for (const [key, ids] of this.pendingDone)
+      this.journal
+        .appendDone(key, ids)
+        .catch((err) => this.deps.logger.error({ err }, 'journal: could not record finished deliveries'));
     this.updateGauges(new Set(this.pendingDone.keys()));
     this.pendingDone.clear();
     this.deleteFinished();
@@ -314,7 +357,8 @@ export class DeliveryEngine implements EventHandoff {
           }
           const { segmentBytes, maxDiskBytes } = this.deps.storage;
           const threshold = Math.min(1 << 20, segmentBytes / 2, maxDiskBytes / 4);
-          if (!this.stopping && this.index.pendingEvents === 0 && this.journal.activeBytes >= threshold) this.journal.roll();
+          if (!this.stopping && this.index.pendingEvents === 0 && this.journal.activeBytes >= threshold)
+            this.journal.roll();
         } while (this.deleteAgain);
       })()
         .catch((err) => this.deps.logger.error({ err }, 'journal: could not delete a finished segment'))
@@ -376,7 +420,7 @@ export class DeliveryEngine implements EventHandoff {
     this.retiring.add(key);
     const run = (async () => {
       // Stop as soon as the key is back (a reload re-added it): the new lane delivers what is owed.
-      for (let from = 0; !this.stopping && !this.lanes.has(key) && !this.deps.table().lanes.has(key); ) {
+      for (let from = 0; !this.stopping && !this.lanes.has(key) && !this.deps.table().lanes.has(key);) {
         const ids = this.index.owedIds(key, from, this.appliedHead, READ_BATCH);
         if (ids.length === 0) break;
         const recs = await Promise.all(ids.map((id) => this.readRecord(id)));
@@ -389,7 +433,9 @@ export class DeliveryEngine implements EventHandoff {
         from = ids.at(-1)! + 1;
       }
     })()
-      .catch((err) => this.deps.logger.error({ err, lane: key }, 'delivery: could not dead-letter the backlog of a removed lane'))
+      .catch((err) =>
+        this.deps.logger.error({ err, lane: key }, 'delivery: could not dead-letter the backlog of a removed lane'),
+      )
       .finally(() => {
         this.retiring.delete(key);
         if (this.retireAgain.delete(key) && !this.stopping) this.retire(key);

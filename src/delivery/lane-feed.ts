@@ -1,7 +1,7 @@
 // Feeds one lane: live events while it keeps up, its backlog read back from the journal (in order) once it fell behind.
 import type { EventRecord } from '../events/record.ts';
 import type { LaneSpec } from '../pipelines/table.ts';
-import type { OwedIndex } from './owed-index.ts';
+import type { OwedIndex } from '../journal/owed-index.ts';
 
 /** What the engine needs from a lane (`Lane` in `lane.ts` provides it). */
 export interface EngineLane {

@@ -6,9 +6,14 @@ import type { Logger } from '../log.ts';
 import type { LaneSpec } from '../pipelines/table.ts';
 import type { DeliveryMeta, SinkInstance } from '../sinks/define.ts';
 import { Breaker, type BreakerState } from './breaker.ts';
-import { newDeadLetterId, type DeadLetter, type DeadLetterReason, type DeadLetterStore } from './dead-letter.ts';
+import {
+  newDeadLetterId,
+  type DeadLetter,
+  type DeadLetterReason,
+  type DeadLetterStore,
+} from '../dead-letters/store.ts';
 import { AttemptRunner } from './attempt.ts';
-import { appendUntilStored } from './durable-append.ts';
+import { appendUntilStored } from '../dead-letters/durable-append.ts';
 import { SinkHandover } from './sink-handover.ts';
 import { backoffDelay, classify, type AttemptResult, type Verdict } from './retry.ts';
 
@@ -56,7 +61,10 @@ const LOG_EVERY_MS = 10_000;
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function makeQueue(q: LaneSpec['queue']): PQueue {
-  return new PQueue({ concurrency: q.concurrency, ...(q.rate ? { intervalCap: q.rate.count, interval: q.rate.intervalMs } : {}) });
+  return new PQueue({
+    concurrency: q.concurrency,
+    ...(q.rate ? { intervalCap: q.rate.count, interval: q.rate.intervalMs } : {}),
+  });
 }
 
 /**
@@ -151,7 +159,10 @@ export class Lane {
     const old = this.spec;
     this.spec = spec;
     this.payloadFn = payload;
-    if (old.queue.rate?.count !== spec.queue.rate?.count || old.queue.rate?.intervalMs !== spec.queue.rate?.intervalMs) {
+    if (
+      old.queue.rate?.count !== spec.queue.rate?.count ||
+      old.queue.rate?.intervalMs !== spec.queue.rate?.intervalMs
+    ) {
       // p-queue cannot change its rate: move the waiting deliveries to a new queue (running ones finish in the old one).
       const previous = this.queue;
       this.queue = makeQueue(spec.queue);
@@ -165,7 +176,11 @@ export class Lane {
       this.sinks.retire(this.sink);
       this.sink = sink;
     }
-    if (sinkChanged || old.breaker.threshold !== spec.breaker.threshold || old.breaker.cooldownMs !== spec.breaker.cooldownMs) {
+    if (
+      sinkChanged ||
+      old.breaker.threshold !== spec.breaker.threshold ||
+      old.breaker.cooldownMs !== spec.breaker.cooldownMs
+    ) {
       // A new destination or policy starts with a clean slate.
       this.resetBreaker();
       this.wakeParked();
@@ -214,7 +229,9 @@ export class Lane {
     };
     const settled = (ms: number) => {
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([idle(), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(timer));
+      return Promise.race([idle(), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]).finally(() =>
+        clearTimeout(timer),
+      );
     };
     if (!(await settled(graceMs))) {
       this.shutdown.abort(new Error('delivery abandoned at shutdown'));
@@ -237,7 +254,9 @@ export class Lane {
       .add(
         async () => {
           if (d.ticket !== ticket || !this.queued.delete(d)) return;
-          const run = this.attempt(d).catch((err) => this.deps.logger.error({ err: message(err) }, 'delivery lane bug'));
+          const run = this.attempt(d).catch((err) =>
+            this.deps.logger.error({ err: message(err) }, 'delivery lane bug'),
+          );
           this.busy.add(run);
           await run;
           this.busy.delete(run);
@@ -272,7 +291,9 @@ export class Lane {
       result = await this.send(d);
     } finally {
       this.inFlight--;
-      (this.m.latency ??= this.deps.metrics.deliveryLatency.labels(this.labels)).observe((performance.now() - started) / 1000);
+      (this.m.latency ??= this.deps.metrics.deliveryLatency.labels(this.labels)).observe(
+        (performance.now() - started) / 1000,
+      );
     }
     if (this.shutdown.signal.aborted) return this.drop();
     const verdict = classify(result);
@@ -348,7 +369,11 @@ export class Lane {
       signal: this.shutdown.signal,
       random: this.random,
       onError: (err, tries) => {
-        if (tries === 1 || tries % 10 === 0) this.deps.logger.error({ err: message(err), eventId: rec.eventId, tries }, 'cannot write to the dead-letter queue; retrying');
+        if (tries === 1 || tries % 10 === 0)
+          this.deps.logger.error(
+            { err: message(err), eventId: rec.eventId, tries },
+            'cannot write to the dead-letter queue; retrying',
+          );
       },
     });
     if (!stored) return this.drop();
@@ -364,14 +389,23 @@ export class Lane {
       return;
     }
     this.lastDeadLog = t;
-    const fields = { eventId: rec.eventId, eventName: rec.eventName, reason: rec.reason, attempts: rec.attempts, error: rec.lastError, status: rec.status, alsoSince: this.suppressedDeadLogs };
+    const fields = {
+      eventId: rec.eventId,
+      eventName: rec.eventName,
+      reason: rec.reason,
+      attempts: rec.attempts,
+      error: rec.lastError,
+      status: rec.status,
+      alsoSince: this.suppressedDeadLogs,
+    };
     this.suppressedDeadLogs = 0;
     this.deps.logger.warn(fields, 'delivery dead-lettered');
   }
 
   private settle(d: Delivery, result: 'delivered' | 'dead_lettered'): void {
     this.counts[result === 'delivered' ? 'delivered' : 'deadLettered']++;
-    if (result === 'delivered') (this.m.delivered ??= this.deps.metrics.deliveries.labels({ ...this.labels, result })).inc();
+    if (result === 'delivered')
+      (this.m.delivered ??= this.deps.metrics.deliveries.labels({ ...this.labels, result })).inc();
     else (this.m.deadLettered ??= this.deps.metrics.deliveries.labels({ ...this.labels, result })).inc();
     this.held--;
     this.gauge();
@@ -423,7 +457,11 @@ export class Lane {
     this.deps.metrics.breakerState.set(this.labels, 0);
     this.breaker.onStateChange((state) => {
       this.deps.metrics.breakerState.set(this.labels, BREAKER_GAUGE[state]);
-      const msg = { open: 'circuit breaker open: pausing deliveries', 'half-open': 'circuit breaker half-open: sending a probe', closed: 'circuit breaker closed: resuming deliveries' }[state];
+      const msg = {
+        open: 'circuit breaker open: pausing deliveries',
+        'half-open': 'circuit breaker half-open: sending a probe',
+        closed: 'circuit breaker closed: resuming deliveries',
+      }[state];
       this.deps.logger.info({ breaker: state, lastError: this.lastError }, msg);
       if (state === 'closed') this.wakeParked();
       if (state === 'open') {

@@ -1,7 +1,7 @@
 // Which lanes owe a journaled event: the routing table's decision, or the target a dead-letter replay pinned it to.
 import type { EventRecord } from '../events/record.ts';
 import type { RouteDecision, RoutingTable } from '../pipelines/table.ts';
-import type { DeadLetter } from './dead-letter.ts';
+import type { DeadLetter } from '../dead-letters/store.ts';
 
 /** Pipeline name on a match error that no single pipeline caused (the routing table itself failed). */
 export const ANY_PIPELINE = '*';
@@ -24,14 +24,22 @@ export function replayTarget(r: DeadLetter): string | undefined {
  * @example
  * const { lanes, failures, unmatched } = await owedLanes(table, event, undefined);
  */
-export async function owedLanes(table: RoutingTable, event: EventRecord, pinned: string | undefined): Promise<RouteDecision> {
+export async function owedLanes(
+  table: RoutingTable,
+  event: EventRecord,
+  pinned: string | undefined,
+): Promise<RouteDecision> {
   const only = pinned?.endsWith(PIPELINE_WILDCARD) ? pinned.slice(0, -1) : undefined;
   if (pinned !== undefined && only === undefined) return { lanes: [pinned], failures: [], unmatched: false };
   let d: RouteDecision;
   try {
     d = await table.route(event);
   } catch (err) {
-    d = { lanes: [], failures: [{ pipeline: ANY_PIPELINE, error: String((err as Error)?.message ?? err) }], unmatched: false };
+    d = {
+      lanes: [],
+      failures: [{ pipeline: ANY_PIPELINE, error: String((err as Error)?.message ?? err) }],
+      unmatched: false,
+    };
   }
   if (only === undefined) return d;
   // A replayed match error goes back through its own pipeline only.

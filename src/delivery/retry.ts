@@ -4,8 +4,7 @@ import type { SendOutcome } from '../sinks/define.ts';
 
 /** What the lane does with one attempt's result. */
 export type Verdict =
-  | { kind: 'ok' }
-  | { kind: 'retry' | 'permanent'; error: string; status?: number; retryAfterMs?: number };
+  { kind: 'ok' } | { kind: 'retry' | 'permanent'; error: string; status?: number; retryAfterMs?: number };
 
 /** One attempt's raw result: what `send` resolved with, or what it threw. */
 export type AttemptResult = { outcome: SendOutcome | void } | { thrown: unknown };
@@ -18,7 +17,12 @@ export type AttemptResult = { outcome: SendOutcome | void } | { thrown: unknown 
  * @example
  * backoffDelay(3, { attempts: 8, initialDelayMs: 500, maxDelayMs: 300_000 }) // somewhere in 0..2000
  */
-export function backoffDelay(attempt: number, policy: LaneSpec['retry'], random: () => number = Math.random, retryAfterMs?: number): number {
+export function backoffDelay(
+  attempt: number,
+  policy: LaneSpec['retry'],
+  random: () => number = Math.random,
+  retryAfterMs?: number,
+): number {
   const exp = Math.max(0, Math.floor(attempt) - 1);
   // 2^exp overflows to Infinity for large exp; min() then keeps it at maxDelay.
   const bound = Math.max(0, Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** exp));
@@ -48,9 +52,17 @@ export function classify(result: AttemptResult): Verdict {
     return { kind: 'retry', error: 'sink returned an invalid outcome' };
   }
   if (outcome.ok) return { kind: 'ok' };
-  const verdict: Verdict = { kind: outcome.retryable === false ? 'permanent' : 'retry', error: String(outcome.error ?? 'send failed') };
+  const verdict: Verdict = {
+    kind: outcome.retryable === false ? 'permanent' : 'retry',
+    error: String(outcome.error ?? 'send failed'),
+  };
   if (typeof outcome.status === 'number') verdict.status = outcome.status;
-  if (verdict.kind === 'retry' && typeof outcome.retryAfterMs === 'number' && Number.isFinite(outcome.retryAfterMs) && outcome.retryAfterMs > 0) {
+  if (
+    verdict.kind === 'retry' &&
+    typeof outcome.retryAfterMs === 'number' &&
+    Number.isFinite(outcome.retryAfterMs) &&
+    outcome.retryAfterMs > 0
+  ) {
     verdict.retryAfterMs = outcome.retryAfterMs;
   }
   return verdict;

@@ -48,7 +48,8 @@ export class SinkHandover {
     });
     try {
       const outcome = await Promise.race([sink.close().then(() => 'closed' as const), stuck]);
-      if (outcome === 'stuck') this.onCloseError(new Error(`sink did not close within ${this.closeTimeoutMs} ms; left behind`));
+      if (outcome === 'stuck')
+        this.onCloseError(new Error(`sink did not close within ${this.closeTimeoutMs} ms; left behind`));
     } catch (err) {
       this.onCloseError(err);
     } finally {

@@ -3,12 +3,26 @@
 
 /** The 20 message types of `spec/iterable-system-webhooks.asyncapi.yaml`, in the spec's order; each has its own schema. */
 export const SPEC_EVENT_NAMES = [
-  'emailSend', 'emailOpen', 'emailClick', 'emailBounce', 'emailUnSubscribe', 'emailComplaint',
-  'pushSend', 'pushOpen', 'pushBounce',
-  'smsSend', 'smsBounce', 'smsReceived',
-  'inAppSend', 'inAppOpen', 'inAppClick',
+  'emailSend',
+  'emailOpen',
+  'emailClick',
+  'emailBounce',
+  'emailUnSubscribe',
+  'emailComplaint',
+  'pushSend',
+  'pushOpen',
+  'pushBounce',
+  'smsSend',
+  'smsBounce',
+  'smsReceived',
+  'inAppSend',
+  'inAppOpen',
+  'inAppClick',
   'webPushSend',
-  'listSubscribe', 'listUnsubscribe', 'purchase', 'customEvent',
+  'listSubscribe',
+  'listUnsubscribe',
+  'purchase',
+  'customEvent',
 ] as const;
 
 /** An eventName that has a schema of its own. */
@@ -16,14 +30,31 @@ export type SpecEventName = (typeof SPEC_EVENT_NAMES)[number];
 
 /** Names seen in real deliveries (docs/iterable-deliveries.md) that the spec does not describe: validated by the generic schema. */
 export const DELIVERY_ONLY_EVENT_NAMES = [
-  'emailSendSkip', 'emailSubscribe', 'hostedUnsubscribeClick',
-  'inAppSendSkip', 'inAppDelete', 'inAppRecall', 'inAppClose', 'inAppDelivery',
-  'pushSendSkip', 'pushUninstall',
-  'smsClick', 'smsSendSkip',
-  'webPushSendSkip', 'webPushClick',
-  'embeddedClick', 'embeddedImpression', 'embeddedReceived', 'embeddedSession',
+  'emailSendSkip',
+  'emailSubscribe',
+  'hostedUnsubscribeClick',
+  'inAppSendSkip',
+  'inAppDelete',
+  'inAppRecall',
+  'inAppClose',
+  'inAppDelivery',
+  'pushSendSkip',
+  'pushUninstall',
+  'smsClick',
+  'smsSendSkip',
+  'webPushSendSkip',
+  'webPushClick',
+  'embeddedClick',
+  'embeddedImpression',
+  'embeddedReceived',
+  'embeddedSession',
   'journeyExit',
-  'whatsAppSend', 'whatsAppSendSkip', 'whatsAppBounce', 'whatsAppClick', 'whatsAppReceived', 'whatsAppSeen',
+  'whatsAppSend',
+  'whatsAppSendSkip',
+  'whatsAppBounce',
+  'whatsAppClick',
+  'whatsAppReceived',
+  'whatsAppSeen',
 ] as const;
 
 /** Every known eventName: spec types first, then delivery-only names. */

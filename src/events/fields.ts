@@ -37,14 +37,19 @@ export const date = (description: string) => field('string', description, { patt
 
 /** `badge` is an integer in the spec; real push deliveries also send `""`. */
 export const badge = (description: string) =>
-  Type.Optional(Type.Unsafe<number | string | null>({ type: ['integer', 'string', 'null'], maxLength: 0, description }));
+  Type.Optional(
+    Type.Unsafe<number | string | null>({ type: ['integer', 'string', 'null'], maxLength: 0, description }),
+  );
 
 /** The user's email (spec BaseWebhookFields). Not format-checked: Iterable already accepted the address. */
 export const email = str('Email address of the user associated with the event');
 
 /** The user id of projects keyed by userId; Iterable sends a string, some exports a number. */
 export const userId = Type.Optional(
-  Type.Unsafe<string | number | null>({ type: ['string', 'number', 'null'], description: 'Iterable userId of the user, for projects keyed by userId' }),
+  Type.Unsafe<string | number | null>({
+    type: ['string', 'number', 'null'],
+    description: 'Iterable userId of the user, for projects keyed by userId',
+  }),
 );
 
 /**

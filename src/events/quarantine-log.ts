@@ -23,7 +23,10 @@ export class QuarantineLog {
     const t = this.now();
     if (t - this.windowStart >= this.windowMs) {
       if (this.suppressed > 0) {
-        this.logger.warn({ suppressed: this.suppressed, windowMs: this.windowMs }, 'more events quarantined than logged (see hookroute_events_quarantined_total and `hookroute dlq list`)');
+        this.logger.warn(
+          { suppressed: this.suppressed, windowMs: this.windowMs },
+          'more events quarantined than logged (see hookroute_events_quarantined_total and `hookroute dlq list`)',
+        );
       }
       this.windowStart = t;
       this.logged = 0;
@@ -35,7 +38,11 @@ export class QuarantineLog {
     }
     this.logged++;
     this.logger.warn(
-      { eventName: eventLabel, issues: issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`), moreIssues: Math.max(0, issues.length - 5) },
+      {
+        eventName: eventLabel,
+        issues: issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`),
+        moreIssues: Math.max(0, issues.length - 5),
+      },
       'event quarantined: it breaks its schema; accepted and kept in the dead-letter queue',
     );
   }

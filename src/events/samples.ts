@@ -18,9 +18,24 @@ interface Draw {
 
 const FIRST = ['ada', 'grace', 'alan', 'edsger', 'barbara', 'ken', 'margaret', 'linus', 'radia', 'donald'];
 const DOMAINS = ['example.com', 'example.org', 'mail.example.net'];
-const CITIES = [['San Francisco', 'CA', 'US'], ['Berlin', 'BE', 'DE'], ['London', 'ENG', 'GB'], ['Austin', 'TX', 'US']] as const;
-const AGENTS = [['Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4)', 'Mac'], ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4)', 'iPhone'], ['Mozilla/5.0 (Windows NT 10.0; Win64; x64)', 'Windows']] as const;
-const SUBJECTS = ['Your weekly digest', 'Welcome aboard', 'Your order has shipped', 'Last chance: 20% off', 'We miss you'];
+const CITIES = [
+  ['San Francisco', 'CA', 'US'],
+  ['Berlin', 'BE', 'DE'],
+  ['London', 'ENG', 'GB'],
+  ['Austin', 'TX', 'US'],
+] as const;
+const AGENTS = [
+  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4)', 'Mac'],
+  ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4)', 'iPhone'],
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64)', 'Windows'],
+] as const;
+const SUBJECTS = [
+  'Your weekly digest',
+  'Welcome aboard',
+  'Your order has shipped',
+  'Last chance: 20% off',
+  'We miss you',
+];
 const BASE_TIME = Date.UTC(2024, 0, 15, 9, 0, 0);
 
 /** mulberry32 seeded by FNV-1a of the eventName mixed with seq: same inputs, same payload, on every machine. */
@@ -48,7 +63,10 @@ function draw(eventName: string, seq: number): Draw {
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
   const hex = (length: number) => Array.from({ length }, () => Math.floor(random() * 16).toString(16)).join('');
   return {
-    seq, int, pick, hex,
+    seq,
+    int,
+    pick,
+    hex,
     email: `${pick(FIRST)}.${seq}@${pick(DOMAINS)}`,
     createdAt: iterableDate(BASE_TIME + seq * 1000 + int(0, 999)),
     campaignId: int(10_000, 2_000_000),
@@ -60,15 +78,26 @@ function draw(eventName: string, seq: number): Draw {
 function campaign(d: Draw): Fields {
   const inWorkflow = d.int(0, 1) === 1;
   return {
-    campaignId: d.campaignId, campaignName: `Campaign ${d.campaignId}`, templateId: d.templateId, templateName: `Template ${d.templateId}`,
-    workflowId: inWorkflow ? d.int(1000, 90_000) : null, workflowName: inWorkflow ? 'Onboarding journey' : null,
-    channelId: d.int(1000, 20_000), messageTypeId: d.int(1000, 20_000), experimentId: null, labels: [],
+    campaignId: d.campaignId,
+    campaignName: `Campaign ${d.campaignId}`,
+    templateId: d.templateId,
+    templateName: `Template ${d.templateId}`,
+    workflowId: inWorkflow ? d.int(1000, 90_000) : null,
+    workflowName: inWorkflow ? 'Onboarding journey' : null,
+    channelId: d.int(1000, 20_000),
+    messageTypeId: d.int(1000, 20_000),
+    experimentId: null,
+    labels: [],
   };
 }
 
 /** What engagement events (opens, clicks, bounces) repeat from the send. */
 const ref = (d: Draw): Fields => ({ campaignId: d.campaignId, templateId: d.templateId });
-const emailRef = (d: Draw): Fields => ({ ...ref(d), messageId: d.hex(32), emailId: `c${d.campaignId}:t${d.templateId}:${d.email}` });
+const emailRef = (d: Draw): Fields => ({
+  ...ref(d),
+  messageId: d.hex(32),
+  emailId: `c${d.campaignId}:t${d.templateId}:${d.email}`,
+});
 const phone = (d: Draw) => `+1${d.int(200, 999)}${d.int(100, 999)}${d.int(1000, 9999)}`;
 function geo(d: Draw): Fields {
   const [city, region, country] = d.pick(CITIES);
@@ -82,68 +111,178 @@ function link(d: Draw): Fields {
 }
 function push(d: Draw): Fields {
   return {
-    ...campaign(d), messageId: d.hex(32), pushMessage: 'Your cart is waiting', payload: { path: 'shop_home' },
-    sound: d.pick(['', null, 'default']), badge: d.pick(['', null, 1]), contentAvailable: false, deeplink: null,
-    platformEndpoint: `arn:aws:sns:us-east-1:000000000000:endpoint/APNS/app/${d.hex(8)}`, locale: null,
+    ...campaign(d),
+    messageId: d.hex(32),
+    pushMessage: 'Your cart is waiting',
+    payload: { path: 'shop_home' },
+    sound: d.pick(['', null, 'default']),
+    badge: d.pick(['', null, 1]),
+    contentAvailable: false,
+    deeplink: null,
+    platformEndpoint: `arn:aws:sns:us-east-1:000000000000:endpoint/APNS/app/${d.hex(8)}`,
+    locale: null,
   };
 }
-const whatsApp = (d: Draw): Fields => ({ ...ref(d), messageId: d.hex(24), toPhoneNumber: phone(d), fromPhoneNumber: phone(d) });
-const inApp = (d: Draw): Fields => ({ ...ref(d), messageId: d.hex(32), expiresAt: iterableDate(BASE_TIME + 30 * 86_400_000) });
+const whatsApp = (d: Draw): Fields => ({
+  ...ref(d),
+  messageId: d.hex(24),
+  toPhoneNumber: phone(d),
+  fromPhoneNumber: phone(d),
+});
+const inApp = (d: Draw): Fields => ({
+  ...ref(d),
+  messageId: d.hex(32),
+  expiresAt: iterableDate(BASE_TIME + 30 * 86_400_000),
+});
 const embedded = (d: Draw): Fields => ({ ...ref(d), messageId: d.hex(32), placementId: d.int(1, 400) });
-const skip = (reason: string) => (d: Draw): Fields => ({ campaignId: d.campaignId, messageId: d.hex(32), reason });
+const skip =
+  (reason: string) =>
+  (d: Draw): Fields => ({ campaignId: d.campaignId, messageId: d.hex(32), reason });
 
 /** Event-specific dataFields per eventName; `createdAt` and `email` are added to all of them. */
 const FIELDS: Record<string, (d: Draw) => Fields> = {
-  emailSend: (d) => ({ ...campaign(d), ...emailRef(d), contentId: d.int(100_000, 900_000), emailSubject: d.pick(SUBJECTS) }),
-  emailOpen: (d) => ({ ...emailRef(d), ...geo(d), timeZone: 'America/Los_Angeles', proxySource: null, isBot: false, locale: null }),
+  emailSend: (d) => ({
+    ...campaign(d),
+    ...emailRef(d),
+    contentId: d.int(100_000, 900_000),
+    emailSubject: d.pick(SUBJECTS),
+  }),
+  emailOpen: (d) => ({
+    ...emailRef(d),
+    ...geo(d),
+    timeZone: 'America/Los_Angeles',
+    proxySource: null,
+    isBot: false,
+    locale: null,
+  }),
   emailClick: (d) => ({ ...emailRef(d), ...geo(d), ...link(d) }),
-  emailBounce: (d) => ({ ...campaign(d), ...emailRef(d), emailSubject: d.pick(SUBJECTS), recipientState: 'HardBounce' }),
-  emailComplaint: (d) => ({ ...campaign(d), ...emailRef(d), emailSubject: d.pick(SUBJECTS), recipientState: 'Complaint' }),
-  emailUnSubscribe: (d) => ({ ...campaign(d), ...emailRef(d), emailSubject: d.pick(SUBJECTS), unsubSource: 'EmailLink', channelIds: [] }),
+  emailBounce: (d) => ({
+    ...campaign(d),
+    ...emailRef(d),
+    emailSubject: d.pick(SUBJECTS),
+    recipientState: 'HardBounce',
+  }),
+  emailComplaint: (d) => ({
+    ...campaign(d),
+    ...emailRef(d),
+    emailSubject: d.pick(SUBJECTS),
+    recipientState: 'Complaint',
+  }),
+  emailUnSubscribe: (d) => ({
+    ...campaign(d),
+    ...emailRef(d),
+    emailSubject: d.pick(SUBJECTS),
+    unsubSource: 'EmailLink',
+    channelIds: [],
+  }),
   emailSendSkip: skip('DuplicateMarketingMessage'),
-  emailSubscribe: (d) => ({ signupSource: 'WebForm', emailListIds: [d.int(1000, 9999)], profileUpdatedAt: d.createdAt }),
-  hostedUnsubscribeClick: (d) => ({ ...ref(d), ...link(d), messageId: d.hex(32), ip: `198.51.100.${d.int(1, 254)}`, country: 'United States', city: 'San Jose', locale: null, labels: [], workflowId: null, channelId: d.int(1000, 20_000) }),
+  emailSubscribe: (d) => ({
+    signupSource: 'WebForm',
+    emailListIds: [d.int(1000, 9999)],
+    profileUpdatedAt: d.createdAt,
+  }),
+  hostedUnsubscribeClick: (d) => ({
+    ...ref(d),
+    ...link(d),
+    messageId: d.hex(32),
+    ip: `198.51.100.${d.int(1, 254)}`,
+    country: 'United States',
+    city: 'San Jose',
+    locale: null,
+    labels: [],
+    workflowId: null,
+    channelId: d.int(1000, 20_000),
+  }),
   pushSend: push,
   pushOpen: (d) => ({ ...push(d), appAlreadyRunning: d.int(0, 1) === 1 }),
   pushBounce: (d) => ({ ...ref(d), messageId: d.hex(32), platformEndpoint: null, reason: 'InvalidToken' }),
   pushSendSkip: skip('MessageQuietHours'),
   pushUninstall: (d) => ({ ...ref(d), messageId: d.hex(32), isGhostPush: false }),
   smsSend: (d) => ({
-    ...campaign(d), messageId: d.hex(24), smsMessage: 'Your code is {{code}}', renderedSmsMessage: `Your code is ${d.int(100000, 999999)}`,
-    fromPhoneNumberId: d.int(100, 999), fromSMSSenderId: null, toPhoneNumber: phone(d), imageUrl: null, smsSendCount: 1, mmsSendCount: 0,
-    isSMSEstimation: false, espName: 'Twilio', billingParty: 'Iterable', espAccountId: `AC${d.hex(32)}`, locale: null, timeZone: null,
-    catalogLookupCount: 0, catalogCollectionCount: 0,
+    ...campaign(d),
+    messageId: d.hex(24),
+    smsMessage: 'Your code is {{code}}',
+    renderedSmsMessage: `Your code is ${d.int(100000, 999999)}`,
+    fromPhoneNumberId: d.int(100, 999),
+    fromSMSSenderId: null,
+    toPhoneNumber: phone(d),
+    imageUrl: null,
+    smsSendCount: 1,
+    mmsSendCount: 0,
+    isSMSEstimation: false,
+    espName: 'Twilio',
+    billingParty: 'Iterable',
+    espAccountId: `AC${d.hex(32)}`,
+    locale: null,
+    timeZone: null,
+    catalogLookupCount: 0,
+    catalogCollectionCount: 0,
   }),
-  smsBounce: (d) => ({ ...campaign(d), messageId: d.hex(24), toPhoneNumber: phone(d), smsProviderResponse: { code: 30006, message: 'Landline or unreachable carrier' } }),
+  smsBounce: (d) => ({
+    ...campaign(d),
+    messageId: d.hex(24),
+    toPhoneNumber: phone(d),
+    smsProviderResponse: { code: 30006, message: 'Landline or unreachable carrier' },
+  }),
   smsClick: (d) => ({ ...ref(d), ...link(d), messageId: d.hex(24) }),
-  smsReceived: (d) => ({ fromPhoneNumber: phone(d), toPhoneNumber: phone(d), smsMessage: d.pick(['STOP', 'YES', 'Thanks!']) }),
+  smsReceived: (d) => ({
+    fromPhoneNumber: phone(d),
+    toPhoneNumber: phone(d),
+    smsMessage: d.pick(['STOP', 'YES', 'Thanks!']),
+  }),
   smsSendSkip: skip('MissingPhoneNumber'),
   inAppSend: (d) => ({ ...campaign(d), ...inApp(d), messageContext: { saveToInbox: true, trigger: 'immediate' } }),
   inAppOpen: (d) => ({ ...inApp(d), messageContext: { saveToInbox: true, location: 'in-app' } }),
-  inAppClick: (d) => ({ ...inApp(d), clickedUrl: `https://example.com/offer/${d.int(1, 99)}`, url: `https://example.com/offer/${d.int(1, 99)}` }),
+  inAppClick: (d) => ({
+    ...inApp(d),
+    clickedUrl: `https://example.com/offer/${d.int(1, 99)}`,
+    url: `https://example.com/offer/${d.int(1, 99)}`,
+  }),
   inAppSendSkip: skip('InAppMessageExpired'),
   inAppDelete: (d) => ({ ...inApp(d), deleteAction: 'inbox-swipe' }),
   inAppRecall: inApp,
   inAppClose: (d) => ({ ...inApp(d), closeAction: 'link', url: 'iterable://dismiss' }),
   inAppDelivery: inApp,
-  webPushSend: (d) => ({ ...campaign(d), messageId: d.hex(32), webPushMessage: 'New arrivals are here', webPushIcon: null, webPushClickAction: 'https://example.com/new' }),
+  webPushSend: (d) => ({
+    ...campaign(d),
+    messageId: d.hex(32),
+    webPushMessage: 'New arrivals are here',
+    webPushIcon: null,
+    webPushClickAction: 'https://example.com/new',
+  }),
   webPushSendSkip: skip('BrowserTokenMissing'),
   webPushClick: (d) => ({ ...ref(d), messageId: d.hex(32), clickedUrl: 'https://example.com/new' }),
   embeddedClick: (d) => ({ ...embedded(d), buttonIdentifier: 'primary', targetUrl: 'https://example.com/embedded' }),
   embeddedImpression: (d) => ({ ...embedded(d), impressionCount: d.int(1, 5), totalDuration: d.int(500, 20_000) }),
   embeddedReceived: embedded,
-  embeddedSession: (d) => ({ session: { id: d.hex(32), start: d.createdAt, end: d.createdAt }, impressions: [{ messageId: d.hex(32), displayCount: 1, displayDuration: 3.5 }] }),
-  journeyExit: (d) => ({ workflowId: d.int(1000, 90_000), workflowName: 'Onboarding journey', journeyExitReason: 'CompletedJourney' }),
+  embeddedSession: (d) => ({
+    session: { id: d.hex(32), start: d.createdAt, end: d.createdAt },
+    impressions: [{ messageId: d.hex(32), displayCount: 1, displayDuration: 3.5 }],
+  }),
+  journeyExit: (d) => ({
+    workflowId: d.int(1000, 90_000),
+    workflowName: 'Onboarding journey',
+    journeyExitReason: 'CompletedJourney',
+  }),
   whatsAppSend: (d) => ({ ...campaign(d), ...whatsApp(d), whatsAppMessage: 'Your order has shipped' }),
   whatsAppSendSkip: skip('MissingPhoneNumber'),
   whatsAppBounce: (d) => ({ ...whatsApp(d), reason: 'Undeliverable' }),
   whatsAppClick: (d) => ({ ...whatsApp(d), ...link(d) }),
-  whatsAppReceived: (d) => ({ fromPhoneNumber: phone(d), toPhoneNumber: phone(d), whatsAppMessage: 'Where is my order?' }),
+  whatsAppReceived: (d) => ({
+    fromPhoneNumber: phone(d),
+    toPhoneNumber: phone(d),
+    whatsAppMessage: 'Where is my order?',
+  }),
   whatsAppSeen: whatsApp,
   listSubscribe: (d) => ({ listId: d.int(1000, 99_999), listName: 'Newsletter' }),
   listUnsubscribe: (d) => ({ listId: d.int(1000, 99_999), listName: 'Newsletter' }),
   purchase: (d) => {
-    const items = Array.from({ length: d.int(1, 3) }, (_, i) => ({ id: `sku-${d.int(100, 999)}`, name: `Item ${i + 1}`, price: d.int(100, 9999) / 100, quantity: d.int(1, 3) }));
+    const items = Array.from({ length: d.int(1, 3) }, (_, i) => ({
+      id: `sku-${d.int(100, 999)}`,
+      name: `Item ${i + 1}`,
+      price: d.int(100, 9999) / 100,
+      quantity: d.int(1, 3),
+    }));
     const total = Math.round(items.reduce((sum, item) => sum + item.price * item.quantity, 0) * 100) / 100;
     return { id: d.hex(16), total, items, campaignId: d.campaignId, templateId: d.templateId };
   },

@@ -40,7 +40,8 @@ function parseV6(text: string): Uint8Array {
     const v4 = v4Mapped(s.slice(lastColon + 1));
     s = `${s.slice(0, lastColon + 1)}${((v4[12]! << 8) | v4[13]!).toString(16)}:${((v4[14]! << 8) | v4[15]!).toString(16)}`;
   }
-  const groups = (x: string | undefined) => (x === undefined || x === '' ? [] : x.split(':').map((g) => parseInt(g, 16)));
+  const groups = (x: string | undefined) =>
+    x === undefined || x === '' ? [] : x.split(':').map((g) => parseInt(g, 16));
   const gap = s.indexOf('::');
   const left = groups(gap < 0 ? s : s.slice(0, gap));
   const right = gap < 0 ? [] : groups(s.slice(gap + 2));
@@ -63,7 +64,8 @@ export function parseCidr(text: string): Cidr {
   const max = isV4 ? 32 : 128;
   const prefixText = slash < 0 ? String(max) : text.slice(slash + 1).trim();
   const prefix = Number(prefixText);
-  if (!/^\d{1,3}$/.test(prefixText) || prefix > max) throw new Error(`"${text}" has an invalid prefix length (0-${max})`);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > max)
+    throw new Error(`"${text}" has an invalid prefix length (0-${max})`);
   return { bytes, prefix: isV4 ? prefix + 96 : prefix };
 }
 

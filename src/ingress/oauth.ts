@@ -35,7 +35,10 @@ export class TokenIssuer {
   private readonly clients: Map<string, Buffer>;
   readonly ttlMs: number;
 
-  constructor(config: OAuthConfig, private readonly now: () => number = Date.now) {
+  constructor(
+    config: OAuthConfig,
+    private readonly now: () => number = Date.now,
+  ) {
     // Without a configured key, tokens are only valid for this process's lifetime.
     this.key = config.signingKey ? Buffer.from(config.signingKey, 'utf8') : randomBytes(32);
     this.clients = new Map(config.clients.map((c) => [c.id, digest(c.secret)]));
@@ -53,7 +56,10 @@ export class TokenIssuer {
   issue(clientId: string): { token: string; expiresInSeconds: number } {
     const payload = Buffer.from(JSON.stringify({ c: clientId, exp: this.now() + this.ttlMs })).toString('base64url');
     const signed = TOKEN_PREFIX + payload;
-    return { token: `${signed}.${this.sign(signed).toString('base64url')}`, expiresInSeconds: Math.ceil(this.ttlMs / 1000) };
+    return {
+      token: `${signed}.${this.sign(signed).toString('base64url')}`,
+      expiresInSeconds: Math.ceil(this.ttlMs / 1000),
+    };
   }
 
   /** True for a token this issuer signed that has not expired and whose client is still configured. */
@@ -66,8 +72,16 @@ export class TokenIssuer {
     const expected = this.sign(signed);
     if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return false;
     try {
-      const payload = JSON.parse(Buffer.from(signed.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8')) as { c?: unknown; exp?: unknown };
-      return typeof payload.exp === 'number' && payload.exp > this.now() && typeof payload.c === 'string' && this.clients.has(payload.c);
+      const payload = JSON.parse(Buffer.from(signed.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8')) as {
+        c?: unknown;
+        exp?: unknown;
+      };
+      return (
+        typeof payload.exp === 'number' &&
+        payload.exp > this.now() &&
+        typeof payload.c === 'string' &&
+        this.clients.has(payload.c)
+      );
     } catch {
       return false;
     }
@@ -118,7 +132,12 @@ function basicCredentials(authorization: string): { id: string; secret: string }
  * handleTokenRequest(issuer, 'Basic aXRlcmFibGU6czNjcmV0', 'application/x-www-form-urlencoded', Buffer.from('grant_type=client_credentials'))
  * // { status: 200, body: '{"access_token":"hr1....","token_type":"Bearer","expires_in":3600}' }
  */
-export function handleTokenRequest(issuer: TokenIssuer, authorization: string, contentType: string, body: Buffer): TokenResponse {
+export function handleTokenRequest(
+  issuer: TokenIssuer,
+  authorization: string,
+  contentType: string,
+  body: Buffer,
+): TokenResponse {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType.trim())) {
     return fail('invalid_request', 400, 'Token requests must be application/x-www-form-urlencoded.');
   }
@@ -127,15 +146,21 @@ export function handleTokenRequest(issuer: TokenIssuer, authorization: string, c
   const formId = form.get('client_id');
   const formSecret = form.get('client_secret');
   // RFC 6749 2.3: a client must not use more than one authentication method per request.
-  if (basic && formSecret !== null) return fail('invalid_request', 400, 'Use either HTTP Basic or form fields for client authentication, not both.');
-  const candidates = basic ?? (formId !== null && formSecret !== null ? [{ id: formId, secret: formSecret }] : undefined);
+  if (basic && formSecret !== null)
+    return fail('invalid_request', 400, 'Use either HTTP Basic or form fields for client authentication, not both.');
+  const candidates =
+    basic ?? (formId !== null && formSecret !== null ? [{ id: formId, secret: formSecret }] : undefined);
   // Every 401 carries a challenge (the product contract), not only the Basic ones RFC 6749 5.2 requires it for.
   if (!candidates) return fail('invalid_client', 401, 'Client authentication is missing.', CLIENT_CHALLENGE);
   const creds = candidates.find((c) => issuer.authenticateClient(c.id, c.secret));
   if (!creds) return fail('invalid_client', 401, 'Client authentication failed.', CLIENT_CHALLENGE);
   const grant = form.get('grant_type');
   if (grant === null) return fail('invalid_request', 400, 'grant_type is required.');
-  if (grant !== 'client_credentials') return fail('unsupported_grant_type', 400, 'Only grant_type=client_credentials is supported.');
+  if (grant !== 'client_credentials')
+    return fail('unsupported_grant_type', 400, 'Only grant_type=client_credentials is supported.');
   const { token, expiresInSeconds } = issuer.issue(creds.id);
-  return { status: 200, body: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: expiresInSeconds }) };
+  return {
+    status: 200,
+    body: JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: expiresInSeconds }),
+  };
 }

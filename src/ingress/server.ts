@@ -12,10 +12,15 @@ import { parseEvent } from './event-body.ts';
 import { IpAllow } from './ip-allow.ts';
 import { MAX_TOKEN_REQUEST_BYTES, TOKEN_RESPONSE_HEADERS, TokenIssuer, handleTokenRequest } from './oauth.ts';
 
-
 /** uSockets LIBUS_LISTEN_EXCLUSIVE_PORT (the `ListenOptions` enum is declared in the typings but not exported as a value). */
 const EXCLUSIVE_PORT = 1;
-type ListenWithOptions = (this: TemplatedApp, host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
+type ListenWithOptions = (
+  this: TemplatedApp,
+  host: string,
+  port: number,
+  options: number,
+  cb: (socket: us_listen_socket | false) => void,
+) => void;
 export interface IngressDeps {
   /** Loaded config (sizes in bytes). */
   config: Config;
@@ -109,14 +114,19 @@ class UwsIngress implements Ingress {
   constructor(private readonly deps: IngressDeps) {
     const { server, auth } = deps.config;
     // uWS reads `:name` and `*` in a route as patterns: the webhook path must be literal.
-    if (/[:*?#\s]/.test(server.path)) throw new Error(`server.path "${server.path}" must be a plain path (no ':', '*', '?', '#' or spaces)`);
-    if (auth.mode === 'oauth2' && server.path === TOKEN_PATH) throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
+    if (/[:*?#\s]/.test(server.path))
+      throw new Error(`server.path "${server.path}" must be a plain path (no ':', '*', '?', '#' or spaces)`);
+    if (auth.mode === 'oauth2' && server.path === TOKEN_PATH)
+      throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
     this.issuer = auth.mode === 'oauth2' && auth.oauth2 ? new TokenIssuer(auth.oauth2) : undefined;
     this.quarantineLog = new QuarantineLog(deps.logger);
     this.auth = createAuthenticator(auth, this.issuer);
     this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];
     // The JS fallback cannot tell the peer address; starting would silently let every source in.
-    if (!NATIVE && auth.allowIps.length > 0) throw new Error('auth.allowIps needs the native uWebSockets.js binary, which does not load on this platform/Node version');
+    if (!NATIVE && auth.allowIps.length > 0)
+      throw new Error(
+        'auth.allowIps needs the native uWebSockets.js binary, which does not load on this platform/Node version',
+      );
     this.ipAllow = new IpAllow(auth.allowIps, server.trustProxy);
     this.readForwarded = server.trustProxy.length > 0;
     this.app = uWS.App();
@@ -133,15 +143,22 @@ class UwsIngress implements Ingress {
     const { host, port } = this.deps.config.server;
     return new Promise((resolve, reject) => {
       const onListen = (socket: us_listen_socket | false) => {
-        if (!socket) return reject(new Error(`ingress cannot listen on ${host}:${port} (address in use or not available)`));
+        if (!socket)
+          return reject(new Error(`ingress cannot listen on ${host}:${port} (address in use or not available)`));
         this.listenSocket = socket;
         const bound = uWS.us_socket_local_port(socket);
-        this.deps.logger.info({ host, port: bound, path: this.deps.config.server.path, native: this.native }, this.native ? 'ingress listening (native uWebSockets.js)' : 'ingress listening (uWebSockets.js JS fallback: slower)');
+        this.deps.logger.info(
+          { host, port: bound, path: this.deps.config.server.path, native: this.native },
+          this.native
+            ? 'ingress listening (native uWebSockets.js)'
+            : 'ingress listening (uWebSockets.js JS fallback: slower)',
+        );
         resolve({ port: bound });
       };
       // uWS listens with SO_REUSEPORT by default: a second daemon on the same port would silently split the traffic.
       // The exclusive flag makes it fail like any other server. (The native binding takes host, port, options; its typings omit that form.)
-      if (this.native) (this.app.listen as unknown as ListenWithOptions).call(this.app, host, port, EXCLUSIVE_PORT, onListen);
+      if (this.native)
+        (this.app.listen as unknown as ListenWithOptions).call(this.app, host, port, EXCLUSIVE_PORT, onListen);
       else this.app.listen(host, port, onListen);
     });
   }
@@ -187,21 +204,34 @@ class UwsIngress implements Ingress {
     const closeOnError = !(length <= limit);
     if (!this.ipAllow.allowsAll) {
       const peer = new Uint8Array(res.getRemoteAddress().slice(0));
-      if (!this.ipAllow.allows(peer, this.readForwarded ? req.getHeader('x-forwarded-for') : '')) return this.answerNow(res, start, 'forbidden', undefined, closeOnError);
+      if (!this.ipAllow.allows(peer, this.readForwarded ? req.getHeader('x-forwarded-for') : ''))
+        return this.answerNow(res, start, 'forbidden', undefined, closeOnError);
     }
     const authorization = req.getHeader('authorization');
     const contentType = req.getHeader('content-type');
     if (!isToken) {
       const challenge = this.auth.challenge;
-      if (challenge !== undefined && !this.auth.check(authorization, this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '')) {
+      if (
+        challenge !== undefined &&
+        !this.auth.check(authorization, this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '')
+      ) {
         return this.answerNow(res, start, 'unauthorized', this.challengeHeaders, closeOnError);
       }
-      if (!isJsonContentType(contentType)) return this.answerNow(res, start, 'unsupported_media_type', undefined, closeOnError);
+      if (!isJsonContentType(contentType))
+        return this.answerNow(res, start, 'unsupported_media_type', undefined, closeOnError);
     }
     // Announced too large: answer before reading a byte, and close, since the unread body would follow on this connection.
     if (length > limit) return this.answerNow(res, start, 'payload_too_large', undefined, true);
     if (Number.isNaN(length)) return this.answerNow(res, start, 'invalid_content_length', undefined, true);
-    const ex = new Exchange(this, res, start, new BodyBuffer(limit, length), isToken, isToken ? authorization : '', isToken ? contentType : '');
+    const ex = new Exchange(
+      this,
+      res,
+      start,
+      new BodyBuffer(limit, length),
+      isToken,
+      isToken ? authorization : '',
+      isToken ? contentType : '',
+    );
     this.inFlight++;
     res.onAborted(ex.onAborted);
     res.onData(ex.onData);
@@ -219,7 +249,13 @@ class UwsIngress implements Ingress {
         metrics.eventsRejected.inc({ event: this.deps.eventLabel(parsed.eventName) });
         return this.answerInvalid(ex, issues);
       }
-      const event: IncomingEvent = { receivedAt: Date.now(), eventName: parsed.eventName, raw, body: parsed.body, invalid: issues.length > 0 ? issues : undefined };
+      const event: IncomingEvent = {
+        receivedAt: Date.now(),
+        eventName: parsed.eventName,
+        raw,
+        body: parsed.body,
+        invalid: issues.length > 0 ? issues : undefined,
+      };
       ex.pending = true;
       const eventName = parsed.eventName;
       const quarantined = issues.length > 0 ? issues : undefined;
@@ -251,7 +287,9 @@ class UwsIngress implements Ingress {
   completeToken(ex: Exchange): void {
     try {
       const out = handleTokenRequest(this.issuer!, ex.authorization, ex.contentType, ex.body.take());
-      const headers: Headers = out.challenge ? [...TOKEN_HEADER_LIST, ['WWW-Authenticate', out.challenge]] : TOKEN_HEADER_LIST;
+      const headers: Headers = out.challenge
+        ? [...TOKEN_HEADER_LIST, ['WWW-Authenticate', out.challenge]]
+        : TOKEN_HEADER_LIST;
       this.write(ex, out.status, out.body, headers, false);
     } catch (err) {
       this.failed(ex, err);
@@ -284,8 +322,15 @@ class UwsIngress implements Ingress {
   }
 
   private answerInvalid(ex: Exchange, issues: ValidationIssue[]): void {
-    const shown = issues.slice(0, MAX_ISSUES_IN_BODY).map((i) => ({ path: String(i.path).slice(0, 512), message: String(i.message).slice(0, 512) }));
-    const body = JSON.stringify({ error: 'invalid_event', message: ERRORS.invalid_event.message, issues: shown, ...(issues.length > shown.length ? { moreIssues: issues.length - shown.length } : {}) });
+    const shown = issues
+      .slice(0, MAX_ISSUES_IN_BODY)
+      .map((i) => ({ path: String(i.path).slice(0, 512), message: String(i.message).slice(0, 512) }));
+    const body = JSON.stringify({
+      error: 'invalid_event',
+      message: ERRORS.invalid_event.message,
+      issues: shown,
+      ...(issues.length > shown.length ? { moreIssues: issues.length - shown.length } : {}),
+    });
     this.write(ex, ERRORS.invalid_event.status, body, undefined, false);
   }
 
@@ -330,7 +375,13 @@ class UwsIngress implements Ingress {
 
 const TOKEN_HEADER_LIST: Headers = Object.entries(TOKEN_RESPONSE_HEADERS);
 
-function writeResponse(res: HttpResponse, status: number, body: string, headers: Headers | undefined, close: boolean): void {
+function writeResponse(
+  res: HttpResponse,
+  status: number,
+  body: string,
+  headers: Headers | undefined,
+  close: boolean,
+): void {
   res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
   if (headers) for (const [k, v] of headers) res.writeHeader(k, v);
   res.end(body, close);

@@ -1,6 +1,6 @@
 // Remembers what each pipeline file compiled to, keyed by its content, so a reload recompiles only the files that changed.
 import { createHash } from 'node:crypto';
-import type { Problem } from '../config/yaml-source.ts';
+import type { Problem } from '../schema-kit/yaml-source.ts';
 import type { SinkTypes } from './compile-file.ts';
 import type { CompiledPipeline } from './router.ts';
 

@@ -3,18 +3,25 @@ import { basename, extname } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { interpolateEnv, type MissingVar } from '../config/interpolate.ts';
-import { parseDuration, parseRate } from '../config/units.ts';
-import { parseYamlSource, type Problem } from '../config/yaml-source.ts';
+import { parseDuration, parseRate } from '../schema-kit/units.ts';
+import { parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
 import type { SinkDefinition } from '../sinks/define.ts';
-import { expressionPosition } from './expression-position.ts';
-import { canonicalHash } from './functions.ts';
+import { expressionPosition } from './jsonata/expression-position.ts';
+import { canonicalHash } from './jsonata/functions.ts';
 import { globProblem } from './match.ts';
 import type { CompiledLane, CompiledPipeline } from './router.ts';
 import { checkAgainst, keyPath, type KeyPath } from './schema-problems.ts';
-import { BreakerSchema, COMMON_SINK_KEYS, PipelineSchema, QueueSchema, RetrySchema, type PipelineInput } from './schema.ts';
+import {
+  BreakerSchema,
+  COMMON_SINK_KEYS,
+  PipelineSchema,
+  QueueSchema,
+  RetrySchema,
+  type PipelineInput,
+} from './schema.ts';
 import type { LaneSpec } from './table.ts';
-import { compileExpression, ExpressionError, type CompiledExpression } from './transform.ts';
-import { unsafeRegexes } from './regex-guard.ts';
+import { compileExpression, ExpressionError, type CompiledExpression } from './jsonata/transform.ts';
+import { unsafeRegexes } from './jsonata/regex-guard.ts';
 
 /** The sink types a pipeline may use (the registry of built-in and plugin sinks). */
 export interface SinkTypes {
@@ -42,7 +49,11 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
   const source = parseYamlSource(text, displayFile);
   const problems: Problem[] = [...source.errors];
   const at = (path: KeyPath, message: string, o?: { key?: boolean }) => {
-    problems.push({ file: displayFile, ...source.positionOf(path, o), message: path.length ? `${keyPath(path)}: ${message}` : message });
+    problems.push({
+      file: displayFile,
+      ...source.positionOf(path, o),
+      message: path.length ? `${keyPath(path)}: ${message}` : message,
+    });
   };
   if (problems.length) return { problems };
   if (source.value === null || typeof source.value !== 'object' || Array.isArray(source.value)) {
@@ -51,13 +62,23 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
   }
 
   const missing: MissingVar[] = [];
-  const interpolated = interpolateEnv(protectJsonata(source.value as Record<string, unknown>), opts.env, missing) as Record<string, unknown>;
-  for (const m of missing) at(m.path, `environment variable ${m.name} is not set (write \${${m.name}:-default} to give a default)`);
+  const interpolated = interpolateEnv(
+    protectJsonata(source.value as Record<string, unknown>),
+    opts.env,
+    missing,
+  ) as Record<string, unknown>;
+  for (const m of missing)
+    at(m.path, `environment variable ${m.name} is not set (write \${${m.name}:-default} to give a default)`);
   const doc = Value.Default(PipelineSchema, structuredClone(interpolated)) as PipelineInput;
-  if (!checkAgainst(PipelineSchema, doc, [], at) || problems.length) return { problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
+  if (!checkAgainst(PipelineSchema, doc, [], at) || problems.length)
+    return { problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
 
   const name = doc.name ?? basename(file, extname(file));
-  if (!NAME.test(name)) at([], `pipeline name "${name}" (from the file name) is not valid: add a \`name:\` of letters, digits, "_", "." and "-"`);
+  if (!NAME.test(name))
+    at(
+      [],
+      `pipeline name "${name}" (from the file name) is not valid: add a \`name:\` of letters, digits, "_", "." and "-"`,
+    );
   doc.match?.events?.forEach((pattern, i) => {
     const why = globProblem(pattern);
     if (why) at(['match', 'events', i], why);
@@ -79,7 +100,11 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
     } catch (err) {
       const e = err as ExpressionError;
       const pos = expressionPosition(text, source.positionOf(path), e.position);
-      problems.push({ file: displayFile, ...pos, message: `${keyPath(path)}: JSONata ${e.code ? `${e.code} ` : ''}${e.message}` });
+      problems.push({
+        file: displayFile,
+        ...pos,
+        message: `${keyPath(path)}: JSONata ${e.code ? `${e.code} ` : ''}${e.message}`,
+      });
       return undefined;
     }
   };
@@ -93,7 +118,10 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
     const rawEntry = (interpolated.sinks as Record<string, unknown>[])[i]!;
     const def = opts.sinkTypes.get(entry.type);
     if (!def) {
-      at(['sinks', i, 'type'], `unknown sink type "${entry.type}" (known: ${opts.sinkTypes.types().sort().join(', ') || 'none'})`);
+      at(
+        ['sinks', i, 'type'],
+        `unknown sink type "${entry.type}" (known: ${opts.sinkTypes.types().sort().join(', ') || 'none'})`,
+      );
       return;
     }
     let sinkId = entry.name;
@@ -102,7 +130,11 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
       perType.set(entry.type, n);
       sinkId = n === 1 ? entry.type : `${entry.type}-${n}`;
     }
-    if (ids.has(sinkId)) at(['sinks', i, ...(entry.name ? ['name'] : [])], `duplicate sink id "${sinkId}" in this pipeline: give each sink a distinct \`name:\``);
+    if (ids.has(sinkId))
+      at(
+        ['sinks', i, ...(entry.name ? ['name'] : [])],
+        `duplicate sink id "${sinkId}" in this pipeline: give each sink a distinct \`name:\``,
+      );
     ids.add(sinkId);
 
     const options = sinkOptions(def.options, rawEntry, ['sinks', i], at);
@@ -141,20 +173,41 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
 }
 
 /** The sink's own options (common keys removed), defaults applied and checked against the sink type's schema. */
-function sinkOptions(schema: TSchema, entry: Record<string, unknown>, base: KeyPath, at: (p: KeyPath, m: string, o?: { key?: boolean }) => void) {
+function sinkOptions(
+  schema: TSchema,
+  entry: Record<string, unknown>,
+  base: KeyPath,
+  at: (p: KeyPath, m: string, o?: { key?: boolean }) => void,
+) {
   const own: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(entry)) {
-    if (!COMMON.has(k)) Object.defineProperty(own, k, { value: v, enumerable: true, writable: true, configurable: true });
+    if (!COMMON.has(k))
+      Object.defineProperty(own, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   const options = Value.Default(schema, structuredClone(own)) as Record<string, unknown>;
   return checkAgainst(schema, options, base, at) ? options : undefined;
 }
 
 /** Retry, queue and breaker in milliseconds and numbers: the entry's values, else the sink type's defaults, else the schema's. */
-function lanePolicies(def: SinkDefinition, entry: Record<string, unknown>, base: KeyPath, at: (p: KeyPath, m: string) => void) {
-  const retry = { ...(Value.Default(RetrySchema, {}) as Record<string, unknown>), ...(entry.retry as object | undefined) };
-  const queue = { ...(Value.Default(QueueSchema, {}) as Record<string, unknown>), ...pick(def.defaults ?? {}), ...(entry.queue as object | undefined) };
-  const breaker = { ...(Value.Default(BreakerSchema, {}) as Record<string, unknown>), ...(entry.breaker as object | undefined) };
+function lanePolicies(
+  def: SinkDefinition,
+  entry: Record<string, unknown>,
+  base: KeyPath,
+  at: (p: KeyPath, m: string) => void,
+) {
+  const retry = {
+    ...(Value.Default(RetrySchema, {}) as Record<string, unknown>),
+    ...(entry.retry as object | undefined),
+  };
+  const queue = {
+    ...(Value.Default(QueueSchema, {}) as Record<string, unknown>),
+    ...pick(def.defaults ?? {}),
+    ...(entry.queue as object | undefined),
+  };
+  const breaker = {
+    ...(Value.Default(BreakerSchema, {}) as Record<string, unknown>),
+    ...(entry.breaker as object | undefined),
+  };
   try {
     return {
       retry: {
@@ -170,7 +223,10 @@ function lanePolicies(def: SinkDefinition, entry: Record<string, unknown>, base:
       // The breaker never pauses a sink longer than its retry policy would wait anyway, so it cannot stretch a short schedule.
       breaker: {
         threshold: breaker.threshold as number,
-        cooldownMs: Math.min(parseDuration(breaker.cooldown as string | number), parseDuration(retry.maxDelay as string | number)),
+        cooldownMs: Math.min(
+          parseDuration(breaker.cooldown as string | number),
+          parseDuration(retry.maxDelay as string | number),
+        ),
       },
     };
   } catch (err) {
@@ -201,7 +257,9 @@ function protectJsonata(doc: Record<string, unknown>): Record<string, unknown> {
   }
   if (Array.isArray(out.sinks)) {
     out.sinks = out.sinks.map((s: unknown) =>
-      s !== null && typeof s === 'object' && !Array.isArray(s) && 'transform' in s ? { ...s, transform: esc((s as Record<string, unknown>).transform) } : s,
+      s !== null && typeof s === 'object' && !Array.isArray(s) && 'transform' in s
+        ? { ...s, transform: esc((s as Record<string, unknown>).transform) }
+        : s,
     );
   }
   return out;

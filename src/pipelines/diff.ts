@@ -8,7 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 export function differences(expected: unknown, actual: unknown, path = '$', out: string[] = [], limit = 50): string[] {
   if (out.length >= limit || isDeepStrictEqual(expected, actual)) return out;
   if (Array.isArray(expected) && Array.isArray(actual)) {
-    for (let i = 0; i < Math.max(expected.length, actual.length); i++) differences(expected[i], actual[i], `${path}[${i}]`, out, limit);
+    for (let i = 0; i < Math.max(expected.length, actual.length); i++)
+      differences(expected[i], actual[i], `${path}[${i}]`, out, limit);
     return out;
   }
   if (isRecord(expected) && isRecord(actual)) {
@@ -25,7 +26,10 @@ export function differences(expected: unknown, actual: unknown, path = '$', out:
 /** A value as indented JSON, every line prefixed with `indent` (undefined reads as `(no value)`). */
 export function indentJson(value: unknown, indent: string): string {
   const text = value === undefined ? '(no value)' : JSON.stringify(value, null, 2);
-  return text.split('\n').map((l) => indent + l).join('\n');
+  return text
+    .split('\n')
+    .map((l) => indent + l)
+    .join('\n');
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

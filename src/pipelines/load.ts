@@ -1,7 +1,7 @@
 // Loads every pipeline file of a folder into a new routing table; a broken file keeps its previous version.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { Problem } from '../config/yaml-source.ts';
+import type { Problem } from '../schema-kit/yaml-source.ts';
 import type { CompileCache, CompileOutcome } from './compile-cache.ts';
 import { compilePipelineFile, type SinkTypes } from './compile-file.ts';
 import { Router, type CompiledPipeline } from './router.ts';
@@ -74,12 +74,22 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
       .map((e) => e.name)
       .sort();
   } catch (err) {
-    problems.push({ file: display(dir), line: 1, col: 1, message: `cannot read the pipelines folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    problems.push({
+      file: display(dir),
+      line: 1,
+      col: 1,
+      message: `cannot read the pipelines folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    });
     // Nothing can be read: keep running what ran before rather than dropping every route.
     return { table: new Router(version, previous ? allOf(previous) : []), problems, files, compiled };
   }
   if (names.length > MAX_FILES) {
-    problems.push({ file: display(dir), line: 1, col: 1, message: `${names.length} pipeline files: only the first ${MAX_FILES} are loaded` });
+    problems.push({
+      file: display(dir),
+      line: 1,
+      col: 1,
+      message: `${names.length} pipeline files: only the first ${MAX_FILES} are loaded`,
+    });
     names = names.slice(0, MAX_FILES);
   }
 
@@ -112,7 +122,12 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
   for (const { file, shown, result } of order) {
     let pipeline = result.pipeline;
     if (pipeline && owner.has(pipeline.info.name)) {
-      problems.push({ file: shown, line: 1, col: 1, message: `duplicate pipeline name "${pipeline.info.name}" (also in ${owner.get(pipeline.info.name)}): names must be unique` });
+      problems.push({
+        file: shown,
+        line: 1,
+        col: 1,
+        message: `duplicate pipeline name "${pipeline.info.name}" (also in ${owner.get(pipeline.info.name)}): names must be unique`,
+      });
       pipeline = undefined;
     }
     if (pipeline) {
@@ -137,18 +152,45 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
 }
 
 /** Read and compile one file, or take its outcome from the cache when its content is unchanged; `compiled` collects real compiles. */
-function compileOne(file: string, shown: string, opts: LoadOptions, env: NodeJS.ProcessEnv, compiled: string[]): CompileOutcome {
+function compileOne(
+  file: string,
+  shown: string,
+  opts: LoadOptions,
+  env: NodeJS.ProcessEnv,
+  compiled: string[],
+): CompileOutcome {
   let text: string;
   try {
     const info = statSync(file);
-    if (info.size > MAX_FILE_BYTES) return { problems: [{ file: shown, line: 1, col: 1, message: `file is ${info.size} bytes; a pipeline file may be at most 1mb` }] };
+    if (info.size > MAX_FILE_BYTES)
+      return {
+        problems: [
+          { file: shown, line: 1, col: 1, message: `file is ${info.size} bytes; a pipeline file may be at most 1mb` },
+        ],
+      };
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { problems: [{ file: shown, line: 1, col: 1, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };
+    return {
+      problems: [
+        {
+          file: shown,
+          line: 1,
+          col: 1,
+          message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        },
+      ],
+    };
   }
   const cached = opts.cache?.lookup(file, text, { sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
   if (cached?.outcome) return cached.outcome;
-  const outcome = compilePipelineFile({ file, displayFile: shown, text, sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
+  const outcome = compilePipelineFile({
+    file,
+    displayFile: shown,
+    text,
+    sinkTypes: opts.sinkTypes,
+    env,
+    evalTimeoutMs: opts.evalTimeoutMs,
+  });
   compiled.push(file);
   if (cached) opts.cache!.store(file, cached.key, outcome);
   return outcome;

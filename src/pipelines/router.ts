@@ -2,7 +2,7 @@
 import type { EventRecord } from '../events/record.ts';
 import { EventMatcher } from './match.ts';
 import type { LaneSpec, PipelineInfo, RouteDecision, RoutingTable } from './table.ts';
-import { NEEDS_JSONATA, truthy, type CompiledExpression } from './transform.ts';
+import { NEEDS_JSONATA, truthy, type CompiledExpression } from './jsonata/transform.ts';
 
 /** One sink of a compiled pipeline. */
 export interface CompiledLane {
@@ -57,10 +57,13 @@ export class Router implements RoutingTable {
         this.allLanes.set(lane.spec.key, { lane, pipeline });
         if (pipeline.info.enabled) lanes.set(lane.spec.key, lane.spec);
       }
-      if (pipeline.transform && pipeline.lanes.filter((l) => !l.transform).length > 1) this.sharesTransform.add(pipeline);
+      if (pipeline.transform && pipeline.lanes.filter((l) => !l.transform).length > 1)
+        this.sharesTransform.add(pipeline);
     }
     this.lanes = lanes;
-    this.matcher = new EventMatcher(pipelines.map((p) => ({ value: p, ...(p.info.events ? { events: p.info.events } : {}) })));
+    this.matcher = new EventMatcher(
+      pipelines.map((p) => ({ value: p, ...(p.info.events ? { events: p.info.events } : {}) })),
+    );
   }
 
   /** Compiled pipelines loaded from `file` (absolute), for a reload that keeps a broken file's previous version. */
@@ -74,7 +77,11 @@ export class Router implements RoutingTable {
     const failures: RouteDecision['failures'] = [];
     let matched = await this.matching(regular, event, failures);
     if (matched.length === 0 && failures.length === 0) {
-      matched = await this.matching(candidates.filter((p) => p.info.catchAll), event, failures);
+      matched = await this.matching(
+        candidates.filter((p) => p.info.catchAll),
+        event,
+        failures,
+      );
     }
     const lanes = matched.flatMap((p) => p.lanes.map((l) => l.spec.key));
     return { lanes, failures, unmatched: matched.length === 0 && failures.length === 0 };
@@ -99,7 +106,11 @@ export class Router implements RoutingTable {
   }
 
   /** The pipelines among `candidates` whose `when` holds; a failing `when` is recorded and counts as no match. */
-  private async matching(candidates: readonly CompiledPipeline[], event: EventRecord, failures: RouteDecision['failures']): Promise<CompiledPipeline[]> {
+  private async matching(
+    candidates: readonly CompiledPipeline[],
+    event: EventRecord,
+    failures: RouteDecision['failures'],
+  ): Promise<CompiledPipeline[]> {
     if (!candidates.some((p) => p.when)) return candidates as CompiledPipeline[];
     // Fast-path predicates answer at once; only those that need JSONata are awaited.
     let pending: Promise<void>[] | undefined;

@@ -1,15 +1,27 @@
 // TypeBox validation of one pipeline value (or one sink's options) as key-path messages: unknown keys at the key, one message per bad value.
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { DURATION_HINT, SIZE_HINT, describeUnion, reportSchemaErrors, subschemaAt, type JsonSchema, type KeyPath, type UnionHint } from '../config/schema-errors.ts';
+import {
+  DURATION_HINT,
+  SIZE_HINT,
+  describeUnion,
+  reportSchemaErrors,
+  subschemaAt,
+  type JsonSchema,
+  type KeyPath,
+  type UnionHint,
+} from '../schema-kit/schema-errors.ts';
 
 // Re-exported: the pipeline and test-file loaders word their own messages with them.
-export { keyPath, type KeyPath } from '../config/schema-errors.ts';
+export { keyPath, type KeyPath } from '../schema-kit/schema-errors.ts';
 /** Receives one problem: where (key path), what, and whether it points at the key rather than its value. */
 export type AddProblem = (path: KeyPath, message: string, opts?: { key?: boolean }) => void;
 
 // Any string branch whose pattern names duration units reads as a duration, so a plugin's own duration union does too.
-const UNION_HINTS: UnionHint[] = [SIZE_HINT, { matches: (pattern) => pattern.includes('ms|s|m|h'), message: DURATION_HINT.message }];
+const UNION_HINTS: UnionHint[] = [
+  SIZE_HINT,
+  { matches: (pattern) => pattern.includes('ms|s|m|h'), message: DURATION_HINT.message },
+];
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
@@ -40,7 +52,9 @@ export function checkAgainst(schema: TSchema, value: unknown, base: KeyPath, add
     reportSchemaErrors(validator.Errors(value), base, counted, (path, error) => {
       const rel = path.slice(base.length);
       const at = subschemaAt(schema as JsonSchema, rel);
-      return error.keyword === 'pattern' && at?.pattern ? patternMessage(at, valueAt(value, rel)) : describeUnion(at, error.message, UNION_HINTS);
+      return error.keyword === 'pattern' && at?.pattern
+        ? patternMessage(at, valueAt(value, rel))
+        : describeUnion(at, error.message, UNION_HINTS);
     });
   }
   return count === 0;
@@ -60,7 +74,11 @@ function unknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPa
     if (childSchema) unknownKeys(child, childSchema, [...path, key], add);
     else if (!open) {
       const known = Object.keys(schema.properties);
-      add([...path, key], known.length ? `unknown key (known: ${known.join(', ')})` : 'unknown key (this takes no options)', { key: true });
+      add(
+        [...path, key],
+        known.length ? `unknown key (known: ${known.join(', ')})` : 'unknown key (this takes no options)',
+        { key: true },
+      );
     }
   }
 }
@@ -75,6 +93,7 @@ function patternMessage(schema: JsonSchema | undefined, value: unknown): string 
 
 function valueAt(value: unknown, path: KeyPath): unknown {
   let node = value;
-  for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
+  for (const seg of path)
+    node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
   return node;
 }

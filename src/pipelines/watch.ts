@@ -10,7 +10,11 @@ import { isPipelineFile } from './load.ts';
  * const watcher = watchPipelines('./pipelines', 200, () => void reload());
  * await watcher.close();
  */
-export function watchPipelines(dir: string, debounceMs: number, onChange: () => void): { ready: Promise<void>; close(): Promise<void> } {
+export function watchPipelines(
+  dir: string,
+  debounceMs: number,
+  onChange: () => void,
+): { ready: Promise<void>; close(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   const watcher = watch(dir, {
     ignoreInitial: true,

@@ -91,4 +91,9 @@ export const retryable = (error: string, extra: { status?: number; retryAfterMs?
   error,
   ...extra,
 });
-export const permanent = (error: string, extra: { status?: number } = {}): SendOutcome => ({ ok: false, retryable: false, error, ...extra });
+export const permanent = (error: string, extra: { status?: number } = {}): SendOutcome => ({
+  ok: false,
+  retryable: false,
+  error,
+  ...extra,
+});

@@ -2,32 +2,36 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Type, { type Static } from 'typebox';
-import { parseSize } from '../config/units.ts';
+import { Size, parseSize } from '../schema-kit/units.ts';
 import { defineSink, ok, permanent, retryable, type SinkContext, type SinkInstance } from './define.ts';
-import { payloadJson } from './payload-json.ts';
-import { periodStart, pruneRotated, rotateAway, type RotateEvery } from './file-rotation.ts';
+import { payloadJson } from './util/payload-json.ts';
+import { periodStart, pruneRotated, rotateAway, type RotateEvery } from './util/file-rotation.ts';
 
 export const FileSinkOptions = Type.Object(
   {
     path: Type.String({
       minLength: 1,
-      description: 'The file to append to, relative to the config folder. Fixed here, never built from event data. One file sink per path.',
+      description:
+        'The file to append to, relative to the config folder. Fixed here, never built from event data. One file sink per path.',
       examples: ['./data/out/bounces.jsonl'],
     }),
     maxBytes: Type.Optional(
-      Type.Union([Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)?\\s*$' }), Type.Integer({ minimum: 1 })], {
-        description: 'Rotate when the file would grow past this size (e.g. `100mb`). Omitted: no size limit.',
-        examples: ['100mb'],
-      }),
+      Size(undefined, 'Rotate when the file would grow past this size (e.g. `100mb`). Omitted: no size limit.', 1),
     ),
     rotate: Type.Union([Type.Literal('hourly'), Type.Literal('daily'), Type.Literal('never')], {
       default: 'never',
       description: 'Also rotate when the UTC hour or day changes.',
     }),
-    keep: Type.Integer({ minimum: 1, maximum: 10_000, default: 7, description: 'Rotated files kept (`out-20261127T170000.jsonl`); older ones are deleted.' }),
+    keep: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 7,
+      description: 'Rotated files kept (`out-20261127T170000.jsonl`); older ones are deleted.',
+    }),
     fsync: Type.Boolean({
       default: false,
-      description: 'fsync after every write. Off by default: the journal keeps the event until the write is done, so a crash re-delivers rather than loses.',
+      description:
+        'fsync after every write. Off by default: the journal keeps the event until the write is done, so a crash re-delivers rather than loses.',
     }),
   },
   { additionalProperties: false, description: 'Options of the `file` sink.' },
@@ -144,7 +148,11 @@ export class JsonlFile {
 }
 
 /** Build a `file` sink instance. `now` is injectable so tests can move time for rotation. */
-export function createFileSink(options: FileSinkOptions, ctx: Pick<SinkContext, 'baseDir'>, now: () => number = Date.now): SinkInstance {
+export function createFileSink(
+  options: FileSinkOptions,
+  ctx: Pick<SinkContext, 'baseDir'>,
+  now: () => number = Date.now,
+): SinkInstance {
   const file = new JsonlFile(resolve(ctx.baseDir, options.path), {
     maxBytes: options.maxBytes === undefined ? 0 : parseSize(options.maxBytes),
     rotate: options.rotate ?? 'never',

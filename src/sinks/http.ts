@@ -1,35 +1,56 @@
 // The `http` sink: sends each payload as a JSON body to a fixed URL over keep-alive connections.
 import Type, { type Static } from 'typebox';
-import { Duration, Size } from '../config/schema.ts';
-import { parseDuration, parseSize } from '../config/units.ts';
+import { Duration, Size, parseDuration, parseSize } from '../schema-kit/units.ts';
 import { defineSink, permanent, type SinkInstance, type SinkContext } from './define.ts';
-import { HttpClient, checkHttpUrl, loadCa } from './http-client.ts';
-import { payloadJson } from './payload-json.ts';
+import { HttpClient, checkHttpUrl, loadCa } from './util/http-client.ts';
+import { payloadJson } from './util/payload-json.ts';
 
 /** A header name as RFC 9110 allows it (a token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export const HttpTlsSchema = Type.Object(
   {
-    rejectUnauthorized: Type.Boolean({ default: true, description: 'Check the server certificate. Turn off only for a test server.' }),
-    ca: Type.Optional(Type.String({ minLength: 1, description: 'Extra CA to trust: a PEM text or the path of a PEM file (relative to the config folder).', examples: ['./certs/internal-ca.pem'] })),
+    rejectUnauthorized: Type.Boolean({
+      default: true,
+      description: 'Check the server certificate. Turn off only for a test server.',
+    }),
+    ca: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Extra CA to trust: a PEM text or the path of a PEM file (relative to the config folder).',
+        examples: ['./certs/internal-ca.pem'],
+      }),
+    ),
   },
   { additionalProperties: false, description: 'TLS settings for https URLs.' },
 );
 
 export const HttpSinkOptions = Type.Object(
   {
-    url: Type.String({ pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'Where to send: an http or https URL, fixed in the pipeline (never built from event data).', examples: ['https://api.example.com/hooks/iterable'] }),
-    method: Type.Union([Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('PATCH')], { default: 'POST', description: 'HTTP method.' }),
+    url: Type.String({
+      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+      description: 'Where to send: an http or https URL, fixed in the pipeline (never built from event data).',
+      examples: ['https://api.example.com/hooks/iterable'],
+    }),
+    method: Type.Union([Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('PATCH')], {
+      default: 'POST',
+      description: 'HTTP method.',
+    }),
     headers: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
         description: 'Extra request headers; use `${VAR}` for secrets. `content-type` defaults to `application/json`.',
         examples: [{ authorization: 'Bearer ${API_TOKEN}' }],
       }),
     ),
-    timeout: Duration('10s', 'Time allowed for the whole exchange (connect, response headers and body); past it the attempt is a retryable failure.'),
+    timeout: Duration(
+      '10s',
+      'Time allowed for the whole exchange (connect, response headers and body); past it the attempt is a retryable failure.',
+    ),
     tls: Type.Optional(HttpTlsSchema),
-    maxResponseBytes: Size('1mb', 'Response body bytes read at most (then discarded); a longer body is cut off by closing the connection.'),
+    maxResponseBytes: Size(
+      '1mb',
+      'Response body bytes read at most (then discarded); a longer body is cut off by closing the connection.',
+    ),
   },
   { additionalProperties: false, description: 'Options of the `http` sink.' },
 );

@@ -3,8 +3,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Compile } from 'typebox/compile';
-import type { Problem } from '../config/yaml-source.ts';
-import { parseRate } from '../config/units.ts';
+import type { Problem } from '../schema-kit/yaml-source.ts';
+import { parseRate } from '../schema-kit/units.ts';
 import type { Logger } from '../log.ts';
 import type { SinkDefinition } from './define.ts';
 
@@ -40,7 +40,13 @@ export async function listPluginFiles(dir: string): Promise<string[]> {
   }
   const files: string[] = [];
   for (const name of names.sort()) {
-    if (name.startsWith('.') || name.includes('.test.') || name.endsWith('.d.ts') || !PLUGIN_EXTENSIONS.has(extname(name))) continue;
+    if (
+      name.startsWith('.') ||
+      name.includes('.test.') ||
+      name.endsWith('.d.ts') ||
+      !PLUGIN_EXTENSIONS.has(extname(name))
+    )
+      continue;
     const file = join(dir, name);
     let st: ReturnType<typeof statSync> | undefined;
     try {
@@ -63,7 +69,8 @@ export function checkSinkDefinition(value: unknown): string | undefined {
   if (typeof def.type !== 'string' || !SINK_TYPE_PATTERN.test(def.type)) {
     return `type ${JSON.stringify(def.type)} must be a name of lowercase letters, digits, "-" and "_" (starting with a letter)`;
   }
-  if (def.description !== undefined && typeof def.description !== 'string') return `sink "${def.type}": description must be a string when given`;
+  if (def.description !== undefined && typeof def.description !== 'string')
+    return `sink "${def.type}": description must be a string when given`;
   if (typeof def.create !== 'function') return `sink "${def.type}": create must be a function`;
   const options = def.options;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -131,7 +138,10 @@ async function importWithTimeout(file: string): Promise<Record<string, unknown>>
   const url = `${pathToFileURL(file).href}?v=${Math.floor(mtimeMs)}`;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`did not finish loading within ${IMPORT_TIMEOUT_MS / 1000}s`)), IMPORT_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`did not finish loading within ${IMPORT_TIMEOUT_MS / 1000}s`)),
+      IMPORT_TIMEOUT_MS,
+    );
   });
   try {
     return (await Promise.race([import(url), timeout])) as Record<string, unknown>;
@@ -146,7 +156,11 @@ async function importWithTimeout(file: string): Promise<Record<string, unknown>>
  * @example
  * const { sinks, problems } = await loadPlugins({ dir: './plugins', reserved: new Map([['http', 'built-in']]), logger });
  */
-export async function loadPlugins(opts: { dir: string; reserved: ReadonlyMap<string, string>; logger: Logger }): Promise<{ sinks: PluginSink[]; problems: Problem[] }> {
+export async function loadPlugins(opts: {
+  dir: string;
+  reserved: ReadonlyMap<string, string>;
+  logger: Logger;
+}): Promise<{ sinks: PluginSink[]; problems: Problem[] }> {
   const problems: Problem[] = [];
   const sinks: PluginSink[] = [];
   const owners = new Map(opts.reserved);
@@ -154,10 +168,20 @@ export async function loadPlugins(opts: { dir: string; reserved: ReadonlyMap<str
   try {
     files = await listPluginFiles(opts.dir);
   } catch (err) {
-    return { sinks, problems: [{ file: opts.dir, line: 1, col: 1, message: `cannot read the plugins folder: ${(err as Error).message}` }] };
+    return {
+      sinks,
+      problems: [
+        { file: opts.dir, line: 1, col: 1, message: `cannot read the plugins folder: ${(err as Error).message}` },
+      ],
+    };
   }
   if (files.length > MAX_PLUGIN_FILES) {
-    problems.push({ file: opts.dir, line: 1, col: 1, message: `more than ${MAX_PLUGIN_FILES} plugin files; only the first ${MAX_PLUGIN_FILES} are loaded` });
+    problems.push({
+      file: opts.dir,
+      line: 1,
+      col: 1,
+      message: `more than ${MAX_PLUGIN_FILES} plugin files; only the first ${MAX_PLUGIN_FILES} are loaded`,
+    });
     files = files.slice(0, MAX_PLUGIN_FILES);
   }
   for (const file of files) {
@@ -165,12 +189,21 @@ export async function loadPlugins(opts: { dir: string; reserved: ReadonlyMap<str
     try {
       mod = await importWithTimeout(file);
     } catch (err) {
-      problems.push({ file, ...positionInStack(err, file), message: `plugin failed to load: ${(err as Error)?.message ?? String(err)}` });
+      problems.push({
+        file,
+        ...positionInStack(err, file),
+        message: `plugin failed to load: ${(err as Error)?.message ?? String(err)}`,
+      });
       continue;
     }
     const candidates = exportedCandidates(mod);
     if (candidates.length === 0) {
-      problems.push({ file, line: 1, col: 1, message: 'plugin exports no sink definition (export default defineSink({...}), or named `sink` / `sinks`)' });
+      problems.push({
+        file,
+        line: 1,
+        col: 1,
+        message: 'plugin exports no sink definition (export default defineSink({...}), or named `sink` / `sinks`)',
+      });
       continue;
     }
     for (const { where, value } of candidates) {
@@ -182,7 +215,12 @@ export async function loadPlugins(opts: { dir: string; reserved: ReadonlyMap<str
       const definition = value as SinkDefinition;
       const owner = owners.get(definition.type);
       if (owner !== undefined) {
-        problems.push({ file, line: 1, col: 1, message: `sink type "${definition.type}" is already declared by ${owner}; this one is not loaded` });
+        problems.push({
+          file,
+          line: 1,
+          col: 1,
+          message: `sink type "${definition.type}" is already declared by ${owner}; this one is not loaded`,
+        });
         continue;
       }
       owners.set(definition.type, file);

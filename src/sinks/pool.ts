@@ -24,7 +24,10 @@ export class SinkPool {
 
   /** Create sinks for every lane of `table` that has none yet or whose fingerprint changed. A sink whose factory throws makes the lane fail its sends until the next reload. */
   async prepare(table: RoutingTable, registry: SinkRegistry): Promise<void> {
-    const wanted = [...table.lanes.values()].filter((spec) => this.live.get(spec.key) !== spec.fingerprint && this.prepared.get(spec.key)?.fingerprint !== spec.fingerprint);
+    const wanted = [...table.lanes.values()].filter(
+      (spec) =>
+        this.live.get(spec.key) !== spec.fingerprint && this.prepared.get(spec.key)?.fingerprint !== spec.fingerprint,
+    );
     // Side by side: each creation may wait on I/O (opening a file, a socket), and under load one after another adds up.
     const created = await Promise.all(wanted.map((spec) => this.create(spec, registry)));
     wanted.forEach((spec, i) => this.prepared.set(spec.key, created[i]!));
@@ -81,7 +84,10 @@ export class SinkPool {
       return { fingerprint: spec.fingerprint, sink, controller };
     } catch (err) {
       const message = `sink ${spec.key} could not start: ${(err as Error).message}`;
-      logger.error({ err: (err as Error).message }, 'sink could not start; its deliveries fail (and retry) until a reload fixes it');
+      logger.error(
+        { err: (err as Error).message },
+        'sink could not start; its deliveries fail (and retry) until a reload fixes it',
+      );
       const broken: SinkInstance = {
         send: async () => ({ ok: false, retryable: true, error: message }),
         close: async () => {},

@@ -1,5 +1,5 @@
 // The sink types the daemon knows: the built-ins in one explicit list, then whatever `plugins.dir` adds.
-import type { Problem } from '../config/yaml-source.ts';
+import type { Problem } from '../schema-kit/yaml-source.ts';
 import type { Logger } from '../log.ts';
 import type { SinkDefinition } from './define.ts';
 import { fileSink } from './file.ts';
@@ -43,11 +43,17 @@ export function createSinkRegistry(entries: readonly { definition: SinkDefinitio
  * const { registry, problems } = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
  * for (const p of problems) logger.error({ problem: formatProblem(p) }, 'plugin not loaded');
  */
-export async function loadSinkTypes(opts: { pluginsDir: string; logger: Logger }): Promise<{ registry: SinkRegistry; problems: Problem[] }> {
+export async function loadSinkTypes(opts: {
+  pluginsDir: string;
+  logger: Logger;
+}): Promise<{ registry: SinkRegistry; problems: Problem[] }> {
   const builtIns = BUILT_IN_SINKS.map((definition) => ({ definition, origin: 'built-in' }));
   const reserved = new Map(builtIns.map((e) => [e.definition.type, e.origin]));
   const { sinks, problems } = await loadPlugins({ dir: opts.pluginsDir, reserved, logger: opts.logger });
-  const registry = createSinkRegistry([...builtIns, ...sinks.map((s) => ({ definition: s.definition, origin: s.file }))]);
+  const registry = createSinkRegistry([
+    ...builtIns,
+    ...sinks.map((s) => ({ definition: s.definition, origin: s.file })),
+  ]);
   return { registry, problems };
 }
 
@@ -59,5 +65,8 @@ export async function loadSinkTypes(opts: { pluginsDir: string; logger: Logger }
 export function sameSinkTypes(current: SinkRegistry, next: SinkRegistry): boolean {
   const types = current.types();
   const nextTypes = next.types();
-  return types.length === nextTypes.length && types.every((t, i) => t === nextTypes[i] && current.get(t) === next.get(t) && current.origin(t) === next.origin(t));
+  return (
+    types.length === nextTypes.length &&
+    types.every((t, i) => t === nextTypes[i] && current.get(t) === next.get(t) && current.origin(t) === next.origin(t))
+  );
 }

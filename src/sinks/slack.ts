@@ -1,9 +1,8 @@
 // The `slack` sink: posts each payload to a Slack incoming webhook (a string becomes `{"text": ...}`).
 import Type, { type Static } from 'typebox';
-import { Duration } from '../config/schema.ts';
-import { parseDuration } from '../config/units.ts';
+import { Duration, parseDuration } from '../schema-kit/units.ts';
 import { defineSink, permanent, type SinkInstance } from './define.ts';
-import { HttpClient, checkHttpUrl } from './http-client.ts';
+import { HttpClient, checkHttpUrl } from './util/http-client.ts';
 
 /** https anywhere; plain http only to a loopback address (a local mock in tests), since the URL itself is the secret. */
 const WEBHOOK_URL = '^(https://|http://(localhost|127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|\\[::1\\])(:\\d+)?(/|$))';
@@ -12,7 +11,8 @@ export const SlackSinkOptions = Type.Object(
   {
     webhookUrl: Type.String({
       pattern: WEBHOOK_URL,
-      description: 'The incoming-webhook URL (a secret: use `${SLACK_WEBHOOK_URL}`). Must be https; http is accepted only to a loopback address, for tests.',
+      description:
+        'The incoming-webhook URL (a secret: use `${SLACK_WEBHOOK_URL}`). Must be https; http is accepted only to a loopback address, for tests.',
       examples: ['${SLACK_WEBHOOK_URL}'],
     }),
     timeout: Duration('10s', 'Time allowed for the whole exchange; past it the attempt is a retryable failure.'),
@@ -35,7 +35,8 @@ export function slackMessage(payload: unknown): object | undefined {
 
 /** Build a `slack` sink instance (the definition's `create`). */
 export function createSlackSink(options: SlackSinkOptions): SinkInstance {
-  if (!new RegExp(WEBHOOK_URL).test(options.webhookUrl)) throw new Error('webhookUrl must be https (http only to a loopback address)');
+  if (!new RegExp(WEBHOOK_URL).test(options.webhookUrl))
+    throw new Error('webhookUrl must be https (http only to a loopback address)');
   const url = checkHttpUrl(options.webhookUrl);
   const client = new HttpClient();
   const timeoutMs = parseDuration(options.timeout ?? '10s');
@@ -43,9 +44,19 @@ export function createSlackSink(options: SlackSinkOptions): SinkInstance {
   return {
     async send(payload, _meta, signal) {
       const message = slackMessage(payload);
-      if (message === undefined) return permanent(`a Slack message must be a string or an object, got ${Array.isArray(payload) ? 'an array' : String(payload)}`);
+      if (message === undefined)
+        return permanent(
+          `a Slack message must be a string or an object, got ${Array.isArray(payload) ? 'an array' : String(payload)}`,
+        );
       // 4xx answers from Slack (invalid_payload, channel_not_found, ...) are permanent; 429 and 5xx retry via the shared rules.
-      return client.deliver(url, { method: 'POST', headers, body: JSON.stringify(message), timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES, signal });
+      return client.deliver(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(message),
+        timeoutMs,
+        maxResponseBytes: MAX_RESPONSE_BYTES,
+        signal,
+      });
     },
     close: () => client.close(),
   };

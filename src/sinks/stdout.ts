@@ -2,9 +2,12 @@
 import type { Writable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { defineSink, ok, permanent, retryable, type SendOutcome, type SinkInstance } from './define.ts';
-import { payloadJson } from './payload-json.ts';
+import { payloadJson } from './util/payload-json.ts';
 
-export const StdoutSinkOptions = Type.Object({}, { additionalProperties: false, description: 'The `stdout` sink has no options.' });
+export const StdoutSinkOptions = Type.Object(
+  {},
+  { additionalProperties: false, description: 'The `stdout` sink has no options.' },
+);
 
 export type StdoutSinkOptions = Static<typeof StdoutSinkOptions>;
 

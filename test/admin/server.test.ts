@@ -12,14 +12,21 @@ interface Answer {
   body: string;
 }
 
-function call(port: number, method: string, path: string, opts: { token?: string; body?: Buffer } = {}): Promise<Answer> {
+function call(
+  port: number,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: Buffer } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (opts.token !== undefined) headers.authorization = opts.token;
     const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     req.end(opts.body);
@@ -97,7 +104,11 @@ describe('admin server without a token', () => {
   it('GET /readyz is 200 when every fact holds and 503 naming the ones that do not', async () => {
     const ok = await call(port, 'GET', '/readyz');
     assert.equal(ok.status, 200);
-    assert.deepEqual(JSON.parse(ok.body), { status: 'ready', checks: { listening: true, storageWritable: true, pipelinesLoaded: true }, failing: [] });
+    assert.deepEqual(JSON.parse(ok.body), {
+      status: 'ready',
+      checks: { listening: true, storageWritable: true, pipelinesLoaded: true },
+      failing: [],
+    });
     fake.ready.storageWritable = false;
     try {
       const down = await call(port, 'GET', '/readyz');
@@ -145,7 +156,10 @@ describe('admin server without a token', () => {
   it('GET /pipelines returns what the daemon assembled', async () => {
     const res = await call(port, 'GET', '/pipelines');
     assert.equal(res.status, 200);
-    assert.deepEqual(JSON.parse(res.body), { pipelines: [{ name: 'bounces-to-slack', enabled: true }], loadErrors: [] });
+    assert.deepEqual(JSON.parse(res.body), {
+      pipelines: [{ name: 'bounces-to-slack', enabled: true }],
+      loadErrors: [],
+    });
   });
 
   it('POST /reload is 200 when it worked and 422 with the errors when it did not', async () => {
@@ -192,7 +206,10 @@ describe('admin server without a token', () => {
     try {
       const res = await call(port, 'GET', '/dlq');
       assert.equal(res.status, 500);
-      assert.deepEqual(JSON.parse(res.body), { error: 'admin_action_failed', message: 'The admin action failed; see the daemon log.' });
+      assert.deepEqual(JSON.parse(res.body), {
+        error: 'admin_action_failed',
+        message: 'The admin action failed; see the daemon log.',
+      });
     } finally {
       fake.state.dlqThrows = false;
     }
@@ -241,10 +258,23 @@ describe('admin server with admin.token', () => {
     assert.equal((await call(port, 'GET', '/readyz')).status, 200);
   });
 
-  for (const [method, path] of [['GET', '/metrics'], ['GET', '/pipelines'], ['POST', '/reload'], ['GET', '/dlq'], ['POST', '/dlq/replay'], ['GET', '/nope']] as const) {
+  for (const [method, path] of [
+    ['GET', '/metrics'],
+    ['GET', '/pipelines'],
+    ['POST', '/reload'],
+    ['GET', '/dlq'],
+    ['POST', '/dlq/replay'],
+    ['GET', '/nope'],
+  ] as const) {
     it(`${method} ${path} is 401 without, or with a wrong, token`, async () => {
       fake.calls.length = 0;
-      for (const token of [undefined, 'Bearer wrong', 'Bearer s3cret-admin-and-more', 's3cret-admin', 'Basic s3cret-admin']) {
+      for (const token of [
+        undefined,
+        'Bearer wrong',
+        'Bearer s3cret-admin-and-more',
+        's3cret-admin',
+        'Basic s3cret-admin',
+      ]) {
         const res = await call(port, method, path, token === undefined ? {} : { token });
         assert.equal(res.status, 401, `${token}`);
         assert.equal(res.headers['www-authenticate'], 'Bearer realm="hookroute-admin"');
@@ -290,7 +320,10 @@ describe('admin server lifecycle', () => {
     const first = createAdminServer(fakeDeps('').deps);
     const { port } = await first.listen();
     try {
-      const second = createAdminServer({ ...fakeDeps('').deps, config: parseConfigText(`admin: { port: ${port} }`, { file: undefined, cwd: '/', env: {} }) });
+      const second = createAdminServer({
+        ...fakeDeps('').deps,
+        config: parseConfigText(`admin: { port: ${port} }`, { file: undefined, cwd: '/', env: {} }),
+      });
       await assert.rejects(second.listen(), /EADDRINUSE/);
     } finally {
       await first.close();

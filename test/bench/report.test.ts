@@ -2,18 +2,39 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderChart } from '../../bench/harness/chart-svg.ts';
-import { evaluateTargets, summarize, toMarkdown, type BenchReport, type ScenarioResult } from '../../bench/harness/report.ts';
+import {
+  evaluateTargets,
+  summarize,
+  toMarkdown,
+  type BenchReport,
+  type ScenarioResult,
+} from '../../bench/harness/report.ts';
 
 function ok(name: string, kind: 'baseline' | 'scenario', runs: Record<string, number>[]): ScenarioResult {
   return { name, kind, measures: `${name} test`, status: 'ok', runs, summary: summarize(runs) };
 }
 
 const results: ScenarioResult[] = [
-  ok('ceiling', 'baseline', [{ rps: 1000, p99AtHalfMs: 1 }, { rps: 1200, p99AtHalfMs: 2 }, { rps: 1100, p99AtHalfMs: 1 }]),
+  ok('ceiling', 'baseline', [
+    { rps: 1000, p99AtHalfMs: 1 },
+    { rps: 1200, p99AtHalfMs: 2 },
+    { rps: 1100, p99AtHalfMs: 1 },
+  ]),
   ok('naive', 'baseline', [{ rps: 300, p99AtHalfMs: 4 }]),
   ok('ingress', 'scenario', [{ rps: 800, p99AtHalfMs: 2 }]),
-  ok('route', 'scenario', [{ rps: 500, p99AtHalfMs: 3 }, { rps: 560, p99AtHalfMs: 6 }]),
-  { name: 'backlog', kind: 'scenario', measures: 'b', status: 'unavailable', reason: 'daemon not built yet (x | y)', runs: [], summary: {} },
+  ok('route', 'scenario', [
+    { rps: 500, p99AtHalfMs: 3 },
+    { rps: 560, p99AtHalfMs: 6 },
+  ]),
+  {
+    name: 'backlog',
+    kind: 'scenario',
+    measures: 'b',
+    status: 'unavailable',
+    reason: 'daemon not built yet (x | y)',
+    runs: [],
+    summary: {},
+  },
   ok('reload', 'scenario', [{ reloadAdminMaxMs: 150, failed: 0 }]),
 ];
 
@@ -29,10 +50,26 @@ test('targets: ratios from medians, worst run for latency, null when a side is u
 
 test('markdown lists every figure with min/median/max and keeps table cells intact', () => {
   const report: BenchReport = {
-    startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', command: 'tsx bench/run.ts', quick: false, runsPerScenario: 3,
-    machine: { cpuModel: 'Test CPU', cores: 2, memGb: 4, kernel: 'linux', node: 'v20', commit: 'abc123', dirty: false, loadAvg: [0.5, 0.4, 0.3] },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+    command: 'tsx bench/run.ts',
+    quick: false,
+    runsPerScenario: 3,
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      memGb: 4,
+      kernel: 'linux',
+      node: 'v20',
+      commit: 'abc123',
+      dirty: false,
+      loadAvg: [0.5, 0.4, 0.3],
+    },
     loadAvgEnd: [1, 1, 1],
-    pinning: 'none', bodies: { count: 10, source: 'test' }, scenarios: results, targets: evaluateTargets(results, false, 1_000_000),
+    pinning: 'none',
+    bodies: { count: 10, source: 'test' },
+    scenarios: results,
+    targets: evaluateTargets(results, false, 1_000_000),
   };
   const md = toMarkdown(report);
   assert.match(md, /\| ceiling \| rps \| 1,000 \| 1,100 \| 1,200 \|/);

@@ -6,11 +6,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDlq } from '../../src/cli/dlq.ts';
-import { DeadLetterStore, deadLetterDir, newDeadLetterId, type DeadLetter } from '../../src/delivery/dead-letter.ts';
+import { DeadLetterStore, deadLetterDir, newDeadLetterId, type DeadLetter } from '../../src/dead-letters/store.ts';
 
 function capture() {
   let text = '';
-  return { write: (s: string) => (text += s), get text() { return text; } };
+  return {
+    write: (s: string) => (text += s),
+    get text() {
+      return text;
+    },
+  };
 }
 
 async function listen(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
@@ -20,7 +25,10 @@ async function listen(handler: (req: IncomingMessage, body: string, res: ServerR
     req.on('end', () => handler(req, body, res));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 /** A port nothing listens on (bound, then released), so the admin probe is refused. */
@@ -91,10 +99,23 @@ test('offline: list, replay (delivered removed, failing kept with history), repl
   const config = join(root, 'config.yaml');
   await seed(root, [
     rec({ eventId: 1, event: { eventName: 'emailBounce', email: 'one@example.com' } }),
-    rec({ eventId: 2, event: { eventName: 'emailBounce', email: 'two@example.com' }, reason: 'permanent_error', status: 404, lastError: 'HTTP 404' }),
+    rec({
+      eventId: 2,
+      event: { eventName: 'emailBounce', email: 'two@example.com' },
+      reason: 'permanent_error',
+      status: 404,
+      lastError: 'HTTP 404',
+    }),
     rec({ eventId: 3, event: { eventName: 'emailBounce', email: 'three@example.com' }, attempts: 8 }),
     rec({ eventId: 4, sink: 'gone' }),
-    rec({ eventId: 5, pipeline: undefined, sink: undefined, reason: 'quarantined', attempts: 0, lastError: '/dataFields/campaignId: must be integer' }),
+    rec({
+      eventId: 5,
+      pipeline: undefined,
+      sink: undefined,
+      reason: 'quarantined',
+      attempts: 0,
+      lastError: '/dataFields/campaignId: must be integer',
+    }),
   ]);
 
   try {
@@ -109,7 +130,13 @@ test('offline: list, replay (delivered removed, failing kept with history), repl
     const json = capture();
     assert.equal(await runDlq('list', { config, sink: 'target', json: true }, json, err), 0);
     const groups = JSON.parse(json.text) as { reason: string; count: number }[];
-    assert.deepEqual(groups.map((g) => [g.reason, g.count]), [['delivery_failed', 2], ['permanent_error', 1]]);
+    assert.deepEqual(
+      groups.map((g) => [g.reason, g.count]),
+      [
+        ['delivery_failed', 2],
+        ['permanent_error', 1],
+      ],
+    );
 
     const r1 = capture();
     assert.equal(await runDlq('replay', { config }, r1, err), 1, 'one failed again');
@@ -159,9 +186,21 @@ test('daemon running: list and replay go through the admin API with filters and 
   const calls: string[] = [];
   const admin = await listen((req, _body, res) => {
     calls.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
-    if (req.headers.authorization !== 'Bearer s3cret') return void res.writeHead(401).end('{"error":"unauthorized","message":"no"}');
+    if (req.headers.authorization !== 'Bearer s3cret')
+      return void res.writeHead(401).end('{"error":"unauthorized","message":"no"}');
     if (req.method === 'GET' && req.url?.startsWith('/dlq')) {
-      return void res.end(JSON.stringify([{ pipeline: 'hooks', sink: 'target', reason: 'delivery_failed', count: 7, lastError: 'HTTP 503', lastAt: 1_700_000_000_000 }]));
+      return void res.end(
+        JSON.stringify([
+          {
+            pipeline: 'hooks',
+            sink: 'target',
+            reason: 'delivery_failed',
+            count: 7,
+            lastError: 'HTTP 503',
+            lastAt: 1_700_000_000_000,
+          },
+        ]),
+      );
     }
     if (req.method === 'POST' && req.url?.startsWith('/dlq/replay')) return void res.end('{"replayed":7}');
     res.writeHead(404).end();
@@ -205,7 +244,10 @@ test('admin.port 0: the daemon is found through <storage.dir>/admin.json; unreac
     assert.equal(await runDlq('list', { config }, capture(), err), 1);
     assert.match(err.text, new RegExp(`pid ${process.pid}.*not reachable`));
 
-    await writeFile(join(data, 'admin.json'), JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: admin.port }));
+    await writeFile(
+      join(data, 'admin.json'),
+      JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: admin.port }),
+    );
     const out = capture();
     assert.equal(await runDlq('list', { config }, out, err), 0, err.text);
     assert.equal(out.text, 'no dead letters\n');

@@ -14,7 +14,17 @@ test('no command prints usage and exits 2', () => {
 });
 
 test('--help works on every command and exits 0', () => {
-  for (const args of [[], ['start'], ['validate'], ['test'], ['dlq'], ['dlq', 'list'], ['dlq', 'replay'], ['send'], ['schema']]) {
+  for (const args of [
+    [],
+    ['start'],
+    ['validate'],
+    ['test'],
+    ['dlq'],
+    ['dlq', 'list'],
+    ['dlq', 'replay'],
+    ['send'],
+    ['schema'],
+  ]) {
     const r = cli(...args, '--help');
     assert.equal(r.status, 0, `${args.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: hookroute/, args.join(' '));
@@ -28,7 +38,14 @@ test('--version prints the package version', () => {
 });
 
 test('usage errors exit 2 with a message', () => {
-  for (const args of [['start', '--bogus'], ['frobnicate'], ['dlq'], ['send', '--count', 'abc'], ['send', '--rate', '-1'], ['schema', '--format', 'xml']]) {
+  for (const args of [
+    ['start', '--bogus'],
+    ['frobnicate'],
+    ['dlq'],
+    ['send', '--count', 'abc'],
+    ['send', '--rate', '-1'],
+    ['schema', '--format', 'xml'],
+  ]) {
     const r = cli(...args);
     assert.equal(r.status, 2, `${args.join(' ')} → ${r.status}: ${r.stderr}`);
     assert.ok(r.stderr.length > 0, `${args.join(' ')} explains itself`);
@@ -42,7 +59,11 @@ test('a missing -c file is a problem (exit 1), named in the message', () => {
 });
 
 test('a closed stdout does not crash a command', () => {
-  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" schema --format asyncapi | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(
+    'bash',
+    ['-c', `"${process.execPath}" "${BIN}" schema --format asyncapi | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   assert.equal(r.stdout.trim(), '0', r.stderr);
   assert.doesNotMatch(r.stderr, /EPIPE/);
 });

@@ -48,7 +48,9 @@ test('asyncapi: an AsyncAPI 2.6 document whose message names round-trip with the
   assert.equal(code, 0);
   assert.doesNotMatch(text, /^\s*[^#\n]*[&*][a-z]\d+\s*$/m, 'no YAML anchors or aliases');
   const doc = parse(text) as Json;
-  const spec = parse(readFileSync(new URL('../../spec/iterable-system-webhooks.asyncapi.yaml', import.meta.url), 'utf8')) as Json;
+  const spec = parse(
+    readFileSync(new URL('../../spec/iterable-system-webhooks.asyncapi.yaml', import.meta.url), 'utf8'),
+  ) as Json;
   assert.equal(doc.asyncapi, '2.6.0');
   const names = (api: Json) => Object.values(api.components.messages).map((m: any) => m.name as string);
   assert.deepEqual(names(doc), [...names(spec), 'other']);
@@ -59,7 +61,11 @@ test('asyncapi: an AsyncAPI 2.6 document whose message names round-trip with the
   // Every $ref in the channel and the messages resolves inside the document.
   const refs = [...text.matchAll(/\$ref: "#\/([^"]+)"/g)].map((m) => m[1]!);
   assert.equal(refs.length, 42);
-  for (const ref of refs) assert.ok(ref.split('/').reduce((at: Json, k) => at?.[k], doc), ref);
+  for (const ref of refs)
+    assert.ok(
+      ref.split('/').reduce((at: Json, k) => at?.[k], doc),
+      ref,
+    );
   const payload = doc.components.schemas.EmailClickPayload;
   assert.ok(Compile(payload).Check(fixtures.find((f) => f.eventName === 'emailClick')));
 });

@@ -6,7 +6,11 @@ import { SendStats, summary } from '../../src/cli/send-stats.ts';
 test('percentiles are within 2% of the exact ones; max is exact', () => {
   const stats = new SendStats();
   for (let i = 1; i <= 1000; i++) stats.response(200, i / 10); // 0.1 .. 100 ms
-  for (const [fraction, exact] of [[0.5, 50], [0.9, 90], [0.99, 99]] as const) {
+  for (const [fraction, exact] of [
+    [0.5, 50],
+    [0.9, 90],
+    [0.99, 99],
+  ] as const) {
     const got = stats.percentile(fraction);
     assert.ok(got >= exact && got <= exact * 1.02, `p${fraction * 100}: ${got}`);
   }

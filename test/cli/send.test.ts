@@ -23,9 +23,15 @@ async function receiver(answer: (req: Received) => number = () => 200) {
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       if (req.url === '/oauth/token') {
-        const ok = req.headers.authorization === `Basic ${Buffer.from('app:s3cret').toString('base64')}` && text === 'grant_type=client_credentials';
+        const ok =
+          req.headers.authorization === `Basic ${Buffer.from('app:s3cret').toString('base64')}` &&
+          text === 'grant_type=client_credentials';
         res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify(ok ? { access_token: 'issued-token', token_type: 'Bearer', expires_in: 3600 } : { error: 'invalid_client' }));
+        return void res.end(
+          JSON.stringify(
+            ok ? { access_token: 'issued-token', token_type: 'Bearer', expires_in: 3600 } : { error: 'invalid_client' },
+          ),
+        );
       }
       const entry = { path: req.url ?? '', headers: req.headers, body: JSON.parse(text) as Record<string, unknown> };
       received.push(entry);
@@ -90,7 +96,12 @@ test('--count sends exactly that many of one event; --invalid breaks one field; 
 test('auth options set the Authorization header; --header adds custom headers', async () => {
   const r = await receiver();
   try {
-    await send({ url: r.url, event: 'pushOpen', authBasic: 'iterable:pa:ss', header: ['X-Iterable-Key: abc', 'x-env:test'] });
+    await send({
+      url: r.url,
+      event: 'pushOpen',
+      authBasic: 'iterable:pa:ss',
+      header: ['X-Iterable-Key: abc', 'x-env:test'],
+    });
     await send({ url: r.url, event: 'pushOpen', authToken: 'tok-123' });
     await send({ url: r.url, event: 'pushOpen', oauth2: 'app:s3cret' });
     const [basic, token, oauth] = r.received;
@@ -148,9 +159,16 @@ test('bad options are usage errors (exit 2) and send nothing', async () => {
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
     for (const opts of [
-      { url: 'ftp://127.0.0.1/x' }, { url: 'not a url' }, { url: r.url, count: -1 }, { url: r.url, count: 1.5 },
-      { url: r.url, concurrency: 0 }, { url: r.url, rate: -2 }, { url: r.url, authBasic: 'nocolon' },
-      { url: r.url, header: ['Bad Header: x'] }, { url: r.url, authToken: 'a', authBasic: 'u:p' }, { url: r.url, authToken: 'a\nb' },
+      { url: 'ftp://127.0.0.1/x' },
+      { url: 'not a url' },
+      { url: r.url, count: -1 },
+      { url: r.url, count: 1.5 },
+      { url: r.url, concurrency: 0 },
+      { url: r.url, rate: -2 },
+      { url: r.url, authBasic: 'nocolon' },
+      { url: r.url, header: ['Bad Header: x'] },
+      { url: r.url, authToken: 'a', authBasic: 'u:p' },
+      { url: r.url, authToken: 'a\nb' },
     ] as SendOptions[]) {
       assert.equal((await send(opts)).code, 2, JSON.stringify(opts));
     }

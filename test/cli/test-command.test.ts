@@ -11,7 +11,8 @@ afterEach(async () => {
 });
 
 const PIPELINES = {
-  'shout.yaml': 'match: { events: [emailOpen] }\ntransform: \'{ "who": $uppercase(email) }\'\nsinks: [{type: stdout}, {type: stdout, name: raw, transform: $}]\n',
+  'shout.yaml':
+    'match: { events: [emailOpen] }\ntransform: \'{ "who": $uppercase(email) }\'\nsinks: [{type: stdout}, {type: stdout, name: raw, transform: $}]\n',
   'quiet.yaml': 'enabled: false\nmatch: { when: dataFields.vip = true }\nsinks: [{type: stdout}]\n',
 };
 
@@ -46,7 +47,8 @@ test('passing cases: exit 0, one PASS line each and a summary', async () => {
 
 test('a payload mismatch: exit 1, the differing paths, expected and actual as indented JSON', async () => {
   const r = await run({
-    'shout.test.yaml': 'tests:\n  - name: wrong\n    event: { eventName: emailOpen, email: u@x.com }\n    expect:\n      shout: { stdout: { who: u@x.com, extra: 1 } }\n',
+    'shout.test.yaml':
+      'tests:\n  - name: wrong\n    event: { eventName: emailOpen, email: u@x.com }\n    expect:\n      shout: { stdout: { who: u@x.com, extra: 1 } }\n',
   });
   assert.equal(r.code, 1);
   assert.match(r.out, /^FAIL .*shout\.test\.yaml:2 › wrong$/m);
@@ -67,7 +69,8 @@ test('wrong match expectations, unknown pipelines and sinks fail with a reason',
       '      nope: { matched: true }',
       '      quiet: { matched: true }',
     ].join('\n'),
-    'tests/sinks.test.yml': 'tests:\n  - name: no such sink\n    event: { eventName: emailOpen }\n    expect: { shout: { slack: {} } }\n',
+    'tests/sinks.test.yml':
+      'tests:\n  - name: no such sink\n    event: { eventName: emailOpen }\n    expect: { shout: { slack: {} } }\n',
   });
   assert.equal(r.code, 1);
   assert.match(r.out, /shout: expected the event to not match, but it did/);
@@ -80,8 +83,10 @@ test('eventFile is read relative to the test file; explicit paths select files',
   const r = await run(
     {
       'cases/open.json': '{"eventName":"emailOpen","email":"a@b.c"}',
-      'cases/one.test.yaml': 'tests:\n  - name: from a file\n    eventFile: open.json\n    expect: { shout: { stdout: { who: A@B.C } } }\n',
-      'ignored.test.yaml': 'tests:\n  - name: not run\n    event: { eventName: x }\n    expect: { shout: { matched: true } }\n',
+      'cases/one.test.yaml':
+        'tests:\n  - name: from a file\n    eventFile: open.json\n    expect: { shout: { stdout: { who: A@B.C } } }\n',
+      'ignored.test.yaml':
+        'tests:\n  - name: not run\n    event: { eventName: x }\n    expect: { shout: { matched: true } }\n',
     },
     (b) => [join(b.pipelines, 'cases')],
   );

@@ -28,11 +28,19 @@ async function readIfExists(file: string): Promise<string | undefined> {
 
 describe('generated config docs are up to date', () => {
   it('config.example.yaml', async () => {
-    assert.equal(await readFile(path.join(root, 'config.example.yaml'), 'utf8'), renderConfigExample(), `config.example.yaml ${STALE}`);
+    assert.equal(
+      await readFile(path.join(root, 'config.example.yaml'), 'utf8'),
+      renderConfigExample(),
+      `config.example.yaml ${STALE}`,
+    );
   });
 
   it('docs/config.md', async () => {
-    assert.equal(await readFile(path.join(root, 'docs/config.md'), 'utf8'), renderConfigDoc(), `docs/config.md ${STALE}`);
+    assert.equal(
+      await readFile(path.join(root, 'docs/config.md'), 'utf8'),
+      renderConfigDoc(),
+      `docs/config.md ${STALE}`,
+    );
   });
 
   it('the README config reference block (when README.md has the markers)', async (t) => {
@@ -60,7 +68,11 @@ describe('config.example.yaml content', () => {
     const example = renderConfigExample();
     const walk = (node: { properties?: Record<string, unknown>; items?: unknown }, at: string) => {
       for (const [key, child] of Object.entries(node.properties ?? {})) {
-        assert.match(example, new RegExp(`^\\s*(#\\s+)?(- )?${key}:`, 'm'), `${at}${key} missing from config.example.yaml`);
+        assert.match(
+          example,
+          new RegExp(`^\\s*(#\\s+)?(- )?${key}:`, 'm'),
+          `${at}${key} missing from config.example.yaml`,
+        );
         const c = child as { properties?: Record<string, unknown>; items?: { properties?: Record<string, unknown> } };
         walk(c, `${at}${key}.`);
         if (c.items?.properties) walk(c.items, `${at}${key}[].`);
@@ -86,7 +98,11 @@ describe('config.example.yaml content', () => {
     const config = parseConfigText(uncommented, { file, cwd, env });
     assert.deepEqual(config.auth.basic, { username: 'iterable', password: 'pw' });
     assert.deepEqual(config.auth.token, { value: 'tok', header: 'X-Webhook-Token' });
-    assert.deepEqual(config.auth.oauth2, { clients: [{ id: 'iterable', secret: 'cs' }], tokenTtlMs: 3_600_000, signingKey: 'sk' });
+    assert.deepEqual(config.auth.oauth2, {
+      clients: [{ id: 'iterable', secret: 'cs' }],
+      tokenTtlMs: 3_600_000,
+      signingKey: 'sk',
+    });
     assert.equal(config.admin.token, 'at');
   });
 });
@@ -95,7 +111,10 @@ describe('renderConfigReference', () => {
   const table = renderConfigReference();
 
   it('has a row per key with type, default and description', () => {
-    assert.match(table, /^\| `server\.port` \| integer 0–65535 \| `8080` \| Ingress port; 0 picks a free port \(logged at start\)\. \|$/m);
+    assert.match(
+      table,
+      /^\| `server\.port` \| integer 0–65535 \| `8080` \| Ingress port; 0 picks a free port \(logged at start\)\. \|$/m,
+    );
     assert.match(table, /^\| `storage\.fsync` \| `batch` \\\| `always` \\\| `off` \| `batch` \| /m);
     assert.match(table, /^\| `server\.maxBodyBytes` \| size \| `1mb` \| /m);
     assert.match(table, /^\| `auth\.oauth2\.tokenTtl` \| duration \| `1h` \| /m);
@@ -104,7 +123,10 @@ describe('renderConfigReference', () => {
   });
 
   it('names literal values the description leaves out', () => {
-    assert.match(table, /^\| `log\.level` .*One of: `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`\. \|$/m);
+    assert.match(
+      table,
+      /^\| `log\.level` .*One of: `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`\. \|$/m,
+    );
   });
 
   it('keeps every row to four cells (pipes inside cells are escaped)', () => {
@@ -115,7 +137,10 @@ describe('renderConfigReference', () => {
 describe('replaceReferenceBlock', () => {
   it('replaces only what is between the markers', () => {
     const text = `# Title\n\nintro\n\n${REFERENCE_START}\nold table\n${REFERENCE_END}\n\n## After\n`;
-    assert.equal(replaceReferenceBlock(text, 'new table\n'), `# Title\n\nintro\n\n${REFERENCE_START}\nnew table\n${REFERENCE_END}\n\n## After\n`);
+    assert.equal(
+      replaceReferenceBlock(text, 'new table\n'),
+      `# Title\n\nintro\n\n${REFERENCE_START}\nnew table\n${REFERENCE_END}\n\n## After\n`,
+    );
   });
 
   it('leaves text without markers alone', () => {

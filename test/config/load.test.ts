@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
-import { formatProblem } from '../../src/config/yaml-source.ts';
+import { formatProblem } from '../../src/schema-kit/yaml-source.ts';
 
 let dir: string;
 before(async () => {
@@ -30,34 +30,86 @@ async function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<st
 
 describe('loadConfig: broken files', () => {
   const cases: { name: string; yaml: string; expect: string[] }[] = [
-    { name: 'wrong type', yaml: 'server:\n  host: 0.0.0.0\n  port: eighty\n', expect: ['config.yaml:3:9: server.port: must be integer'] },
-    { name: 'out of range', yaml: 'server:\n  port: 70000\n', expect: ['config.yaml:2:9: server.port: must be <= 65535'] },
+    {
+      name: 'wrong type',
+      yaml: 'server:\n  host: 0.0.0.0\n  port: eighty\n',
+      expect: ['config.yaml:3:9: server.port: must be integer'],
+    },
+    {
+      name: 'out of range',
+      yaml: 'server:\n  port: 70000\n',
+      expect: ['config.yaml:2:9: server.port: must be <= 65535'],
+    },
     {
       name: 'unknown key with suggestion',
       yaml: 'server:\n  port: 8080\nlog:\n  level: info\nstorage:\n  dir: ./data\n  fsnc: always\n',
       expect: ['config.yaml:7:3: storage.fsnc: unknown key (did you mean "fsync"?)'],
     },
-    { name: 'unknown top-level key without a close match', yaml: 'frobnicate: 1\n', expect: ['config.yaml:1:1: frobnicate: unknown key'] },
-    { name: 'swapped letters', yaml: 'server:\n  prot: 1\n', expect: ['config.yaml:2:3: server.prot: unknown key (did you mean "port"?)'] },
-    { name: 'enum', yaml: 'auth:\n  mode: bsic\n', expect: ['config.yaml:2:9: auth.mode: must be one of "none", "basic", "token", "oauth2"'] },
+    {
+      name: 'unknown top-level key without a close match',
+      yaml: 'frobnicate: 1\n',
+      expect: ['config.yaml:1:1: frobnicate: unknown key'],
+    },
+    {
+      name: 'swapped letters',
+      yaml: 'server:\n  prot: 1\n',
+      expect: ['config.yaml:2:3: server.prot: unknown key (did you mean "port"?)'],
+    },
+    {
+      name: 'enum',
+      yaml: 'auth:\n  mode: bsic\n',
+      expect: ['config.yaml:2:9: auth.mode: must be one of "none", "basic", "token", "oauth2"'],
+    },
     {
       name: 'bad size',
       yaml: 'storage:\n  maxDiskBytes: 10zb\n',
-      expect: ['config.yaml:2:17: storage.maxDiskBytes: must be a size such as 512kb, 1mb, 10gb (or a number of bytes)'],
+      expect: [
+        'config.yaml:2:17: storage.maxDiskBytes: must be a size such as 512kb, 1mb, 10gb (or a number of bytes)',
+      ],
     },
     {
       name: 'bad duration',
       yaml: 'shutdown: { grace: soon }\n',
-      expect: ['config.yaml:1:20: shutdown.grace: must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)'],
+      expect: [
+        'config.yaml:1:20: shutdown.grace: must be a duration such as 250ms, 5s, 5m, 2h (or a number of milliseconds)',
+      ],
     },
-    { name: 'a zero disk quota', yaml: 'storage:\n  maxDiskBytes: 0\n', expect: ['config.yaml:2:17: storage.maxDiskBytes: must be at least 1mb'] },
-    { name: 'no time box', yaml: 'pipelines: { evalTimeout: 0 }\n', expect: ['config.yaml:1:27: pipelines.evalTimeout: must be at least 1ms'] },
+    {
+      name: 'a zero disk quota',
+      yaml: 'storage:\n  maxDiskBytes: 0\n',
+      expect: ['config.yaml:2:17: storage.maxDiskBytes: must be at least 1mb'],
+    },
+    {
+      name: 'no time box',
+      yaml: 'pipelines: { evalTimeout: 0 }\n',
+      expect: ['config.yaml:1:27: pipelines.evalTimeout: must be at least 1ms'],
+    },
     { name: 'section of the wrong type', yaml: 'storage: 5\n', expect: ['config.yaml:1:10: storage: must be object'] },
-    { name: 'not a mapping', yaml: '- a\n- b\n', expect: ['config.yaml:1:1: the config must be a mapping of keys (e.g. `server:`)'] },
-    { name: 'YAML syntax', yaml: 'server:\n  port: [1,\n', expect: ['config.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
-    { name: 'basic without credentials', yaml: 'auth:\n  mode: basic\n', expect: ['config.yaml:2:9: auth.mode: "basic" needs an `auth.basic` section'] },
-    { name: 'token without token', yaml: 'auth: { mode: token }\n', expect: ['config.yaml:1:15: auth.mode: "token" needs an `auth.token` section'] },
-    { name: 'oauth2 without clients', yaml: 'auth: { mode: oauth2 }\n', expect: ['config.yaml:1:15: auth.mode: "oauth2" needs an `auth.oauth2` section'] },
+    {
+      name: 'not a mapping',
+      yaml: '- a\n- b\n',
+      expect: ['config.yaml:1:1: the config must be a mapping of keys (e.g. `server:`)'],
+    },
+    {
+      name: 'YAML syntax',
+      yaml: 'server:\n  port: [1,\n',
+      expect: ['config.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    },
+    {
+      name: 'basic without credentials',
+      yaml: 'auth:\n  mode: basic\n',
+      expect: ['config.yaml:2:9: auth.mode: "basic" needs an `auth.basic` section'],
+    },
+    {
+      name: 'token without token',
+      yaml: 'auth: { mode: token }\n',
+      expect: ['config.yaml:1:15: auth.mode: "token" needs an `auth.token` section'],
+    },
+    {
+      name: 'oauth2 without clients',
+      yaml: 'auth: { mode: oauth2 }\n',
+      expect: ['config.yaml:1:15: auth.mode: "oauth2" needs an `auth.oauth2` section'],
+    },
     {
       name: 'nested required and array paths',
       yaml: 'auth:\n  mode: oauth2\n  oauth2:\n    clients:\n      - id: 3\n        secrt: x\n',
@@ -76,7 +128,11 @@ describe('loadConfig: broken files', () => {
         'config.yaml:7:16: server.trustProxy[0]: "proxy.local" is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)',
       ],
     },
-    { name: 'reserved path', yaml: 'server:\n  path: /oauth/token\n', expect: ['config.yaml:2:9: server.path: "/oauth/token" is reserved for the OAuth 2.0 token endpoint'] },
+    {
+      name: 'reserved path',
+      yaml: 'server:\n  path: /oauth/token\n',
+      expect: ['config.yaml:2:9: server.path: "/oauth/token" is reserved for the OAuth 2.0 token endpoint'],
+    },
     {
       name: 'several problems, in file order',
       yaml: 'log:\n  level: loud\nserver:\n  port: -1\nadmin: { prot: 1 }\n',
@@ -89,14 +145,24 @@ describe('loadConfig: broken files', () => {
     {
       name: 'missing env var',
       yaml: 'auth:\n  mode: token\n  token:\n    value: ${WEBHOOK_TOKEN}\n',
-      expect: ['config.yaml:4:12: auth.token.value: environment variable WEBHOOK_TOKEN is not set (set it, or write ${WEBHOOK_TOKEN:-default})'],
+      expect: [
+        'config.yaml:4:12: auth.token.value: environment variable WEBHOOK_TOKEN is not set (set it, or write ${WEBHOOK_TOKEN:-default})',
+      ],
     },
     {
       name: 'prototype keys are unknown keys, not inherited ones',
       yaml: '__proto__:\n  polluted: 1\nserver:\n  constructor: 1\n  toString: x\n',
-      expect: ['config.yaml:1:1: __proto__: unknown key', 'config.yaml:4:3: server.constructor: unknown key', 'config.yaml:5:3: server.toString: unknown key'],
+      expect: [
+        'config.yaml:1:1: __proto__: unknown key',
+        'config.yaml:4:3: server.constructor: unknown key',
+        'config.yaml:5:3: server.toString: unknown key',
+      ],
     },
-    { name: 'quoted number stays a string', yaml: 'server:\n  port: "8080"\n', expect: ['config.yaml:2:9: server.port: must be integer'] },
+    {
+      name: 'quoted number stays a string',
+      yaml: 'server:\n  port: "8080"\n',
+      expect: ['config.yaml:2:9: server.port: must be integer'],
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -113,11 +179,27 @@ describe('loadConfig: values', () => {
     assert.equal(config.file, path.join(folder, 'config.yaml'));
     assert.equal(config.baseDir, folder);
     assert.deepEqual(config.server, {
-      host: '0.0.0.0', port: 8080, path: '/webhook', maxBodyBytes: 1024 ** 2, maxHeaderBytes: 16 * 1024, trustProxy: [], maxConnections: 10000,
+      host: '0.0.0.0',
+      port: 8080,
+      path: '/webhook',
+      maxBodyBytes: 1024 ** 2,
+      maxHeaderBytes: 16 * 1024,
+      trustProxy: [],
+      maxConnections: 10000,
     });
     assert.deepEqual(config.auth, { mode: 'none', allowIps: [] });
-    assert.deepEqual(config.storage, { dir: path.join(folder, 'data'), fsync: 'batch', maxDiskBytes: 10 * 1024 ** 3, segmentBytes: 64 * 1024 ** 2 });
-    assert.deepEqual(config.pipelines, { dir: path.join(folder, 'pipelines'), watch: true, debounceMs: 200, evalTimeoutMs: 100 });
+    assert.deepEqual(config.storage, {
+      dir: path.join(folder, 'data'),
+      fsync: 'batch',
+      maxDiskBytes: 10 * 1024 ** 3,
+      segmentBytes: 64 * 1024 ** 2,
+    });
+    assert.deepEqual(config.pipelines, {
+      dir: path.join(folder, 'pipelines'),
+      watch: true,
+      debounceMs: 200,
+      evalTimeoutMs: 100,
+    });
     assert.deepEqual(config.admin, { enabled: true, host: '127.0.0.1', port: 9090 });
     assert.deepEqual(config.log, { level: 'info', format: 'json' });
     assert.deepEqual(config.shutdown, { graceMs: 10_000 });
@@ -146,7 +228,10 @@ describe('loadConfig: values', () => {
     const folder = await mkdtemp(path.join(dir, 'rel-'));
     await mkdir(path.join(folder, 'etc'));
     const file = path.join(folder, 'etc', 'hookroute.yaml');
-    await writeFile(file, 'pipelines: { dir: ../routes }\nplugins: { dir: plugins }\nstorage: { dir: /var/lib/hookroute }\n');
+    await writeFile(
+      file,
+      'pipelines: { dir: ../routes }\nplugins: { dir: plugins }\nstorage: { dir: /var/lib/hookroute }\n',
+    );
     const config = await loadConfig({ file: 'etc/hookroute.yaml', cwd: folder, env: {} });
     assert.equal(config.file, file);
     assert.equal(config.baseDir, path.join(folder, 'etc'));
@@ -192,7 +277,9 @@ describe('loadConfig: values', () => {
   });
 
   it('an env value of the wrong kind is still a type error', async () => {
-    assert.deepEqual(await problemsOf('server:\n  port: ${PORT}\n', { PORT: 'http' }), ['config.yaml:2:9: server.port: must be integer']);
+    assert.deepEqual(await problemsOf('server:\n  port: ${PORT}\n', { PORT: 'http' }), [
+      'config.yaml:2:9: server.port: must be integer',
+    ]);
   });
 
   it('a __proto__ key pollutes nothing', async () => {
@@ -209,7 +296,10 @@ describe('loadConfig: sizes in any letter case', () => {
   it('reads 1MB, 2 GiB and 512Kb', async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'hookroute-config-case-'));
     try {
-      await writeFile(path.join(folder, 'config.yaml'), 'server: { maxBodyBytes: 1MB }\nstorage: { maxDiskBytes: 2 GiB, segmentBytes: 512Kb }\n');
+      await writeFile(
+        path.join(folder, 'config.yaml'),
+        'server: { maxBodyBytes: 1MB }\nstorage: { maxDiskBytes: 2 GiB, segmentBytes: 512Kb }\n',
+      );
       const config = await loadConfig({ cwd: folder, env: {} });
       assert.equal(config.server.maxBodyBytes, 1024 * 1024);
       assert.equal(config.storage.maxDiskBytes, 2 * 1024 ** 3);

@@ -8,15 +8,35 @@ const sinkOf = (send: SinkInstance['send']): SinkInstance => ({ send, close: asy
 
 test('returns the outcome, or the thrown error', async () => {
   const live = new AbortController();
-  assert.deepEqual(await sendAttempt(sinkOf(async () => ({ ok: true })), 1, meta, { timeoutMs: 1000, shutdown: live.signal }).result, { outcome: { ok: true } });
-  const thrown = await sendAttempt(sinkOf(() => { throw new Error('sync boom'); }), 1, meta, { timeoutMs: 1000, shutdown: live.signal }).result;
+  assert.deepEqual(
+    await sendAttempt(
+      sinkOf(async () => ({ ok: true })),
+      1,
+      meta,
+      { timeoutMs: 1000, shutdown: live.signal },
+    ).result,
+    { outcome: { ok: true } },
+  );
+  const thrown = await sendAttempt(
+    sinkOf(() => {
+      throw new Error('sync boom');
+    }),
+    1,
+    meta,
+    { timeoutMs: 1000, shutdown: live.signal },
+  ).result;
   assert.match(String((thrown as { thrown: Error }).thrown.message), /sync boom/);
 });
 
 test('a sink that ignores its signal is cut off by the timeout; `sent` settles only when it really returns', async () => {
   let finish!: () => void;
   let seen: AbortSignal | undefined;
-  const run = sendAttempt(sinkOf((_p, _m, signal) => ((seen = signal), new Promise<void>((r) => (finish = r)))), 1, meta, { timeoutMs: 20, shutdown: new AbortController().signal });
+  const run = sendAttempt(
+    sinkOf((_p, _m, signal) => ((seen = signal), new Promise<void>((r) => (finish = r)))),
+    1,
+    meta,
+    { timeoutMs: 20, shutdown: new AbortController().signal },
+  );
   const result = await run.result;
   assert.match(String((result as { thrown: Error }).thrown.message), /no answer within 20 ms/);
   assert.equal(seen?.aborted, true);
@@ -30,7 +50,12 @@ test('a sink that ignores its signal is cut off by the timeout; `sent` settles o
 
 test('shutdown aborts the attempt at once', async () => {
   const shutdown = new AbortController();
-  const run = sendAttempt(sinkOf(() => new Promise(() => {})), 1, meta, { timeoutMs: 60_000, shutdown: shutdown.signal });
+  const run = sendAttempt(
+    sinkOf(() => new Promise(() => {})),
+    1,
+    meta,
+    { timeoutMs: 60_000, shutdown: shutdown.signal },
+  );
   shutdown.abort(new Error('stopping'));
   assert.match(String(((await run.result) as { thrown: Error }).thrown.message), /stopping/);
 });
@@ -50,7 +75,10 @@ test('AttemptRunner: attempts of one window share a timer but not a signal; only
   assert.match(String((ra as { thrown: Error }).thrown.message), /no answer within 30 ms/);
   assert.match(String((rc as { thrown: Error }).thrown.message), /no answer within 30 ms/);
   assert.equal(new Set(signals).size, 3, 'one signal per attempt');
-  assert.deepEqual(signals.map((s) => s.aborted), [true, false, true]);
+  assert.deepEqual(
+    signals.map((s) => s.aborted),
+    [true, false, true],
+  );
   // A later window gets its own timer: an attempt there still answers normally.
   t = 1000;
   assert.deepEqual(await runner.send(quick, 4, meta).result, { outcome: { ok: true } });
@@ -66,5 +94,6 @@ test('AttemptRunner: shutdown aborts the running attempts of every window', asyn
   t = 10_000; // next window
   const second = runner.send(hang, 2, meta);
   shutdown.abort(new Error('stopping'));
-  for (const run of [first, second]) assert.match(String(((await run.result) as { thrown: Error }).thrown.message), /stopping/);
+  for (const run of [first, second])
+    assert.match(String(((await run.result) as { thrown: Error }).thrown.message), /stopping/);
 });

@@ -1,12 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { BACKLOG_GROWING_PERCENT, BacklogHeap, ENTER_EVENTS, EXIT_EVENTS, watchBacklogHeap } from '../../src/delivery/backlog-heap.ts';
+import {
+  BACKLOG_GROWING_PERCENT,
+  BacklogHeap,
+  ENTER_EVENTS,
+  EXIT_EVENTS,
+  watchBacklogHeap,
+} from '../../src/delivery/backlog-heap.ts';
 
 function recorder() {
   const flags: string[] = [];
   const logs: string[] = [];
-  const heap = new BacklogHeap({ info: (_o: object, msg?: string) => void logs.push(msg ?? '') } as never, (f) => void flags.push(f));
+  const heap = new BacklogHeap(
+    { info: (_o: object, msg?: string) => void logs.push(msg ?? '') } as never,
+    (f) => void flags.push(f),
+  );
   return { heap, flags, logs };
 }
 

@@ -83,8 +83,18 @@ describe('DeliveryEngine backlog memory', () => {
     for (let from = 1; from <= EVENTS; from += 500) {
       const batch: Promise<void>[] = [];
       for (let n = from; n < from + 500 && n <= EVENTS; n++) {
-        const body = { eventName: 'emailSend', email: `u${n}@example.com`, n, dataFields: { campaignId: n % 97, note: 'x'.repeat(200) } };
-        const ev: IncomingEvent = { receivedAt: 1_700_000_000_000 + n, eventName: 'emailSend', raw: Buffer.from(JSON.stringify(body)), body };
+        const body = {
+          eventName: 'emailSend',
+          email: `u${n}@example.com`,
+          n,
+          dataFields: { campaignId: n % 97, note: 'x'.repeat(200) },
+        };
+        const ev: IncomingEvent = {
+          receivedAt: 1_700_000_000_000 + n,
+          eventName: 'emailSend',
+          raw: Buffer.from(JSON.stringify(body)),
+          body,
+        };
         bodies.push(new WeakRef(body));
         batch.push(engine.accept(ev));
       }
@@ -97,7 +107,10 @@ describe('DeliveryEngine backlog memory', () => {
     assert.equal(e.stats().pendingEvents, EVENTS);
     assert.equal(e.stats().lanes[laneSpec.key]!.inMemory, CAPACITY);
     const alive = await reachable(bodies);
-    assert.ok(alive <= CAPACITY + SLACK, `${alive} of ${EVENTS} accepted events still reachable during the outage (lane capacity ${CAPACITY})`);
+    assert.ok(
+      alive <= CAPACITY + SLACK,
+      `${alive} of ${EVENTS} accepted events still reachable during the outage (lane capacity ${CAPACITY})`,
+    );
 
     // The sink comes back: the backlog is read from disk a lane's worth at a time, and let go once delivered.
     const read: WeakRef<object>[] = [];
@@ -108,10 +121,17 @@ describe('DeliveryEngine backlog memory', () => {
       return e.stats().pendingEvents === 0;
     }, 'backlog drained');
     seen.clear();
-    assert.deepEqual(lane!.received, Array.from({ length: EVENTS }, (_, i) => i + 1), 'every event once, in order');
+    assert.deepEqual(
+      lane!.received,
+      Array.from({ length: EVENTS }, (_, i) => i + 1),
+      'every event once, in order',
+    );
     assert.ok(lane!.maxHeld <= CAPACITY, `lane held ${lane!.maxHeld} at most`);
     const readAlive = await reachable(read);
     assert.ok(read.length >= EVENTS - CAPACITY, `events read back from disk: ${read.length}`);
-    assert.ok(readAlive <= READ_BACK_BOUND, `${readAlive} of ${read.length} events read back from disk still reachable after delivery`);
+    assert.ok(
+      readAlive <= READ_BACK_BOUND,
+      `${readAlive} of ${read.length} events read back from disk still reachable after delivery`,
+    );
   });
 });

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Metrics } from '../../src/admin/metrics.ts';
-import type { DeadLetter } from '../../src/delivery/dead-letter.ts';
+import type { DeadLetter } from '../../src/dead-letters/store.ts';
 import { DeliveryEngine, type EngineDeps } from '../../src/delivery/engine.ts';
 import type { EngineLane } from '../../src/delivery/lane-feed.ts';
 import type { Lane } from '../../src/delivery/lane.ts';
@@ -25,7 +25,10 @@ function spec(key: string, capacity = 1000, fingerprint = 'v1'): LaneSpec {
 }
 
 /** A routing table whose decision is a function of the event body. */
-function table(specs: LaneSpec[], decide: (e: EventRecord) => Partial<RouteDecision> = () => ({ lanes: specs.map((s) => s.key) })): RoutingTable {
+function table(
+  specs: LaneSpec[],
+  decide: (e: EventRecord) => Partial<RouteDecision> = () => ({ lanes: specs.map((s) => s.key) }),
+): RoutingTable {
   const pipelines: PipelineInfo[] = [...new Set(specs.map((s) => s.pipeline))].map((name) => ({
     name,
     file: `/${name}.yaml`,
@@ -61,7 +64,11 @@ interface Harness {
   metrics: Metrics;
 }
 
-async function harness(t: RoutingTable, storage: Partial<EngineDeps['storage']> = {}, storageDir = dir): Promise<Harness> {
+async function harness(
+  t: RoutingTable,
+  storage: Partial<EngineDeps['storage']> = {},
+  storageDir = dir,
+): Promise<Harness> {
   let current = t;
   const lanes = new Map<string, HeldLane>();
   const deadLetters: DeadLetter[] = [];
@@ -85,7 +92,13 @@ async function harness(t: RoutingTable, storage: Partial<EngineDeps['storage']> 
 
 function event(n: number, extra: Partial<IncomingEvent> = {}): IncomingEvent {
   const body = { eventName: 'emailSend', email: `u${n}@example.com`, n };
-  return { receivedAt: 1_700_000_000_000 + n, eventName: 'emailSend', raw: Buffer.from(JSON.stringify(body)), body, ...extra };
+  return {
+    receivedAt: 1_700_000_000_000 + n,
+    eventName: 'emailSend',
+    raw: Buffer.from(JSON.stringify(body)),
+    body,
+    ...extra,
+  };
 }
 
 /** Wait (bounded) until `cond` holds; the engine works in the background after accept resolves. */
@@ -101,14 +114,22 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe('DeliveryEngine', () => {
   it('pushes every accepted event to each lane that owes it, in order, and finishes it when all settle', async () => {
-    const t = table([spec('p/a'), spec('p/b'), spec('q/c')], (e) => ({ lanes: e.body.n as number % 2 ? ['p/a', 'p/b'] : ['p/a', 'q/c'] }));
+    const t = table([spec('p/a'), spec('p/b'), spec('q/c')], (e) => ({
+      lanes: (e.body.n as number) % 2 ? ['p/a', 'p/b'] : ['p/a', 'q/c'],
+    }));
     const h = await harness(t);
     h.engine.start();
     await Promise.all(range(1, 40).map((n) => h.engine.accept(event(n))));
     await until(() => h.lanes.get('p/a')!.received.length === 40, 'all events pushed');
     assert.deepEqual(h.lanes.get('p/a')!.received, range(1, 40));
-    assert.deepEqual(h.lanes.get('p/b')!.received, range(1, 40).filter((n) => n % 2));
-    assert.deepEqual(h.lanes.get('q/c')!.received, range(1, 40).filter((n) => !(n % 2)));
+    assert.deepEqual(
+      h.lanes.get('p/b')!.received,
+      range(1, 40).filter((n) => n % 2),
+    );
+    assert.deepEqual(
+      h.lanes.get('q/c')!.received,
+      range(1, 40).filter((n) => !(n % 2)),
+    );
     assert.deepEqual(h.lanes.get('p/a')!.held[0]!.body, event(1).body);
     assert.equal(h.engine.stats().pendingEvents, 40);
     h.lanes.get('p/a')!.deliver();
@@ -128,7 +149,11 @@ describe('DeliveryEngine', () => {
     assert.equal(slow().size, 8);
     assert.equal(h.engine.stats().lanes['p/slow']!.owed, 300);
     // Drain the slow lane a few events at a time, as a struggling sink would.
-    for (let i = 0; i < 2000 && slow().received.length + 0 < 300 + 0 && h.engine.stats().lanes['p/slow']!.owed > 0; i++) {
+    for (
+      let i = 0;
+      i < 2000 && slow().received.length + 0 < 300 + 0 && h.engine.stats().lanes['p/slow']!.owed > 0;
+      i++
+    ) {
       slow().deliver(3);
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -209,8 +234,14 @@ describe('DeliveryEngine', () => {
     h2.engine.start();
     await until(() => h2.deadLetters.length === 10, 'dead letters written');
     const byLane = (k: string) => h2.deadLetters.filter((d) => `${d.pipeline}/${d.sink}` === k);
-    assert.deepEqual(byLane('p/b').map((d) => [d.reason, d.eventId]), range(1, 5).map((n) => ['sink_removed', n]));
-    assert.deepEqual(byLane('q/c').map((d) => d.reason), Array(5).fill('pipeline_removed'));
+    assert.deepEqual(
+      byLane('p/b').map((d) => [d.reason, d.eventId]),
+      range(1, 5).map((n) => ['sink_removed', n]),
+    );
+    assert.deepEqual(
+      byLane('q/c').map((d) => d.reason),
+      Array(5).fill('pipeline_removed'),
+    );
     assert.deepEqual(byLane('q/c')[0]!.event, event(1).body);
     await until(() => h2.lanes.get('r/d')!.received.length === 5, 'r/d resumed');
     assert.equal(h2.lanes.get('p/a')!.received.length, 0, 'p/a had finished everything');
@@ -250,7 +281,10 @@ describe('DeliveryEngine', () => {
         refused = err;
       }
     }
-    assert.ok(refused instanceof HandoffRefused && refused.reason === 'storage_full' && refused.retryAfterSeconds > 0, String(refused));
+    assert.ok(
+      refused instanceof HandoffRefused && refused.reason === 'storage_full' && refused.retryAfterSeconds > 0,
+      String(refused),
+    );
     assert.ok(accepted > 10);
     assert.equal(h.engine.writable(), false, 'readiness sees the full journal');
     await until(() => h.lanes.get('p/a')!.received.length === accepted, 'pushed');
@@ -263,7 +297,11 @@ describe('DeliveryEngine', () => {
 
   it('sends quarantined events and match errors to the dead-letter queue, counts unmatched ones', async () => {
     const t = table([spec('p/a')], (e) =>
-      e.body.n === 2 ? { failures: [{ pipeline: 'p', error: 'boom' }] } : e.body.n === 3 ? { unmatched: true } : { lanes: ['p/a'] },
+      e.body.n === 2
+        ? { failures: [{ pipeline: 'p', error: 'boom' }] }
+        : e.body.n === 3
+          ? { unmatched: true }
+          : { lanes: ['p/a'] },
     );
     const h = await harness(t);
     h.engine.start();
@@ -274,25 +312,68 @@ describe('DeliveryEngine', () => {
     await h.engine.accept(event(3));
     await h.engine.accept(event(4));
     await until(() => h.lanes.get('p/a')!.received.length === 1, 'pushed');
-    assert.deepEqual(h.deadLetters.map((d) => d.reason), ['quarantined', 'match_error']);
+    assert.deepEqual(
+      h.deadLetters.map((d) => d.reason),
+      ['quarantined', 'match_error'],
+    );
     assert.equal(h.deadLetters[1]!.lastError, 'boom');
     assert.equal((await h.metrics.eventsUnmatched.get()).values[0]!.value, 1);
     const dead = (await h.metrics.deadLetters.get()).values.map((v) => [v.labels.reason, v.value]);
-    assert.deepEqual(dead.sort(), [['match_error', 1], ['quarantined', 1]]);
+    assert.deepEqual(dead.sort(), [
+      ['match_error', 1],
+      ['quarantined', 1],
+    ]);
     assert.equal(h.engine.stats().pendingEvents, 1, 'only the routed event is still owed');
   });
 
   it('replays dead letters to exactly their lane, durably', async () => {
     const h = await harness(table([spec('p/a'), spec('p/b'), spec('q/c')]));
     h.engine.start();
-    const dl: DeadLetter = { id: 'x', reason: 'delivery_failed', eventId: 9, eventName: 'emailSend', receivedAt: 5, event: { eventName: 'emailSend', n: 9 }, pipeline: 'p', sink: 'b', attempts: 3, lastError: '503', deadAt: 6 };
-    const matchError: DeadLetter = { ...dl, id: 'y', reason: 'match_error', sink: undefined, eventId: 10, event: { eventName: 'emailSend', n: 10 } };
-    const quarantined: DeadLetter = { ...dl, id: 'z', reason: 'quarantined', pipeline: undefined, sink: undefined, eventId: 11, event: { eventName: 'emailSend', n: 11 } };
+    const dl: DeadLetter = {
+      id: 'x',
+      reason: 'delivery_failed',
+      eventId: 9,
+      eventName: 'emailSend',
+      receivedAt: 5,
+      event: { eventName: 'emailSend', n: 9 },
+      pipeline: 'p',
+      sink: 'b',
+      attempts: 3,
+      lastError: '503',
+      deadAt: 6,
+    };
+    const matchError: DeadLetter = {
+      ...dl,
+      id: 'y',
+      reason: 'match_error',
+      sink: undefined,
+      eventId: 10,
+      event: { eventName: 'emailSend', n: 10 },
+    };
+    const quarantined: DeadLetter = {
+      ...dl,
+      id: 'z',
+      reason: 'quarantined',
+      pipeline: undefined,
+      sink: undefined,
+      eventId: 11,
+      event: { eventName: 'emailSend', n: 11 },
+    };
     await h.engine.replay([dl, matchError, quarantined]);
     await until(() => h.lanes.get('q/c')!.received.length === 1, 'replayed');
-    assert.deepEqual(h.lanes.get('p/b')!.held.map((e) => e.body.n), [9, 10, 11], 'its own lane, its pipeline, everything');
-    assert.deepEqual(h.lanes.get('p/a')!.held.map((e) => e.body.n), [10, 11]);
-    assert.deepEqual(h.lanes.get('q/c')!.held.map((e) => e.body.n), [11]);
+    assert.deepEqual(
+      h.lanes.get('p/b')!.held.map((e) => e.body.n),
+      [9, 10, 11],
+      'its own lane, its pipeline, everything',
+    );
+    assert.deepEqual(
+      h.lanes.get('p/a')!.held.map((e) => e.body.n),
+      [10, 11],
+    );
+    assert.deepEqual(
+      h.lanes.get('q/c')!.held.map((e) => e.body.n),
+      [11],
+    );
     assert.deepEqual(h.lanes.get('p/b')!.held[0]!.body, dl.event);
   });
 
@@ -301,7 +382,10 @@ describe('DeliveryEngine', () => {
     h.engine.start();
     await h.engine.accept(event(1));
     await h.engine.shutdown(0);
-    await assert.rejects(h.engine.accept(event(2)), (err) => err instanceof HandoffRefused && err.reason === 'shutting_down');
+    await assert.rejects(
+      h.engine.accept(event(2)),
+      (err) => err instanceof HandoffRefused && err.reason === 'shutting_down',
+    );
     const h2 = await harness(table([spec('p/a')]));
     h2.engine.start();
     await until(() => h2.lanes.get('p/a')!.received.length === 1, 'resumed');
@@ -309,9 +393,13 @@ describe('DeliveryEngine', () => {
 
   it('loses nothing acknowledged when the process is killed at a random moment (SIGKILL)', async () => {
     const killAfter = 300 + Math.floor(Math.random() * 1200);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/engine-crash-child.ts', import.meta.url)), dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../fixtures/engine-crash-child.ts', import.meta.url)), dir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const acked = new Set<number>();
     const delivered = new Set<number>();
     const exited = new Promise((resolve) => child.on('exit', resolve));

@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LaneFeed, type EngineLane, type FeedSource } from '../../src/delivery/lane-feed.ts';
-import { OwedIndex } from '../../src/delivery/owed-index.ts';
+import { OwedIndex } from '../../src/journal/owed-index.ts';
 import type { EventRecord } from '../../src/events/record.ts';
 import type { LaneSpec } from '../../src/pipelines/table.ts';
 
 const CAP = 4;
 const spec = { key: 'p/a', queue: { capacity: CAP, concurrency: 1 } } as LaneSpec;
-const record = (id: number): EventRecord => ({ id, receivedAt: 0, eventName: 'e', raw: Buffer.from('{}'), body: { id } });
+const record = (id: number): EventRecord => ({
+  id,
+  receivedAt: 0,
+  eventName: 'e',
+  raw: Buffer.from('{}'),
+  body: { id },
+});
 
 function setup() {
   const index = new OwedIndex();
@@ -15,8 +21,12 @@ function setup() {
   const reads: number[] = [];
   const held: EventRecord[] = [];
   const lane: EngineLane = {
-    get size() { return held.length; },
-    get hasRoom() { return held.length < CAP; },
+    get size() {
+      return held.length;
+    },
+    get hasRoom() {
+      return held.length < CAP;
+    },
     push: (e) => void held.push(e),
     onRoom: () => {},
     drain: async () => {},
@@ -45,19 +55,32 @@ describe('LaneFeed', () => {
   it('offers live while the lane has room, spills when it is full, refills from disk in order and goes live again', async () => {
     const t = setup();
     for (let id = 1; id <= 10; id++) t.arrive(id);
-    assert.deepEqual(t.held.map((e) => e.id), [1, 2, 3, 4]);
+    assert.deepEqual(
+      t.held.map((e) => e.id),
+      [1, 2, 3, 4],
+    );
     assert.equal(t.feed.spilled, true);
     assert.equal(t.feed.cursor, 5, 'the backlog starts at the first event that did not fit');
     t.finish(3);
     await t.feed.refill();
-    assert.deepEqual(t.held.map((e) => e.id), [4, 5, 6, 7], 'refilled up to capacity, in order');
+    assert.deepEqual(
+      t.held.map((e) => e.id),
+      [4, 5, 6, 7],
+      'refilled up to capacity, in order',
+    );
     assert.deepEqual(t.reads, [5, 6, 7]);
     t.finish(4);
     await t.feed.refill();
-    assert.deepEqual(t.held.map((e) => e.id), [8, 9, 10]);
+    assert.deepEqual(
+      t.held.map((e) => e.id),
+      [8, 9, 10],
+    );
     assert.equal(t.feed.spilled, false, 'caught up with the head: live again');
     t.arrive(11);
-    assert.deepEqual(t.held.map((e) => e.id), [8, 9, 10, 11]);
+    assert.deepEqual(
+      t.held.map((e) => e.id),
+      [8, 9, 10, 11],
+    );
     assert.deepEqual(t.reads, [5, 6, 7, 8, 9, 10], 'live events are never read back');
   });
 

@@ -13,10 +13,14 @@ import { silentLogger } from '../../src/log.ts';
 import type { LaneSpec } from '../../src/pipelines/table.ts';
 import type { DeliveryMeta, SendOutcome, SinkInstance } from '../../src/sinks/define.ts';
 import { createHttpSink } from '../../src/sinks/http.ts';
-import { DeadLetterStore, type DeadLetter } from '../../src/delivery/dead-letter.ts';
+import { DeadLetterStore, type DeadLetter } from '../../src/dead-letters/store.ts';
 import { Lane, type LaneDeps } from '../../src/delivery/lane.ts';
 
-type Overrides = { retry?: Partial<LaneSpec['retry']>; queue?: Partial<LaneSpec['queue']>; breaker?: Partial<LaneSpec['breaker']> };
+type Overrides = {
+  retry?: Partial<LaneSpec['retry']>;
+  queue?: Partial<LaneSpec['queue']>;
+  breaker?: Partial<LaneSpec['breaker']>;
+};
 
 function spec(o: Overrides = {}): LaneSpec {
   return {
@@ -51,7 +55,9 @@ class MemoryDlq {
 }
 
 /** A sink driven by a function of the attempt; records every call. */
-function scripted(fn: (call: number, meta: DeliveryMeta, signal: AbortSignal) => Promise<SendOutcome | void> | SendOutcome | void) {
+function scripted(
+  fn: (call: number, meta: DeliveryMeta, signal: AbortSignal) => Promise<SendOutcome | void> | SendOutcome | void,
+) {
   const calls: { meta: DeliveryMeta; payload: unknown; signal: AbortSignal; at: number }[] = [];
   let closed = 0;
   const sink: SinkInstance = {
@@ -112,11 +118,17 @@ test('http target failing twice then succeeding: delivered once after 3 attempts
     hits++;
     res.writeHead(hits <= 2 ? 503 : 200).end();
   });
-  const sink = createHttpSink({ url: target.url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb' }, { baseDir: '/' });
+  const sink = createHttpSink(
+    { url: target.url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb' },
+    { baseDir: '/' },
+  );
   const { lane, settled, until, dlq } = setup({}, sink);
   lane.push(event(1));
   await until(1);
-  assert.deepEqual(settled.map((s) => [s.id, s.result]), [[1, 'delivered']]);
+  assert.deepEqual(
+    settled.map((s) => [s.id, s.result]),
+    [[1, 'delivered']],
+  );
   assert.equal(hits, 3);
   assert.equal(dlq.records.length, 0);
   assert.equal(lane.stats().retried, 2);
@@ -134,7 +146,10 @@ test('http 400 is dead-lettered at once, durably before onSettled', async () => 
   });
   const dir = await mkdtemp(join(tmpdir(), 'hookroute-lane-'));
   const store = await DeadLetterStore.open(join(dir, 'dlq'));
-  const sink = createHttpSink({ url: target.url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb' }, { baseDir: '/' });
+  const sink = createHttpSink(
+    { url: target.url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb' },
+    { baseDir: '/' },
+  );
   const onDisk: number[] = [];
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -174,14 +189,18 @@ test('http 400 is dead-lettered at once, durably before onSettled', async () => 
 });
 
 test('429 with Retry-After: the next attempt waits for it (capped by maxDelay)', async () => {
-  const s = scripted((call) => (call === 1 ? { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 120 } : { ok: true }));
+  const s = scripted((call) =>
+    call === 1 ? { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 120 } : { ok: true },
+  );
   const { lane, until } = setup({ retry: { initialDelayMs: 1, maxDelayMs: 150 } }, s.sink, { random: () => 0 });
   lane.push(event(1));
   await until(1);
   assert.equal(s.calls.length, 2);
   assert.ok(s.calls[1]!.at - s.calls[0]!.at >= 115, `waited ${s.calls[1]!.at - s.calls[0]!.at} ms`);
 
-  const capped = scripted((call) => (call === 1 ? { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 3_600_000 } : undefined));
+  const capped = scripted((call) =>
+    call === 1 ? { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 3_600_000 } : undefined,
+  );
   const c = setup({ retry: { initialDelayMs: 1, maxDelayMs: 30 } }, capped.sink, { random: () => 0 });
   c.lane.push(event(2));
   await c.until(1);
@@ -211,7 +230,10 @@ test('attempts run out: dead letter with delivery_failed and the attempt count',
   lane.push(event(1));
   await until(1);
   assert.equal(s.calls.length, 3);
-  assert.deepEqual(s.calls.map((c) => c.meta.attempt), [1, 2, 3]);
+  assert.deepEqual(
+    s.calls.map((c) => c.meta.attempt),
+    [1, 2, 3],
+  );
   assert.equal(settled[0]?.result, 'dead_lettered');
   assert.equal(settled[0]?.dlqSize, 1, 'stored before onSettled');
   assert.equal(dlq.records[0]?.reason, 'delivery_failed');
@@ -231,7 +253,11 @@ test('concurrency is respected, and a retry does not hold a slot while it waits'
     return meta.eventId === 1 ? { ok: false, retryable: true, error: 'HTTP 503' } : { ok: true };
   });
   // event 1 waits ~10 s to retry: if that held a slot, only one slot would serve the other 7
-  const { lane, settled, until } = setup({ queue: { concurrency: 2 }, retry: { initialDelayMs: 10_000, maxDelayMs: 10_000 } }, s.sink, { random: () => 0.99 });
+  const { lane, settled, until } = setup(
+    { queue: { concurrency: 2 }, retry: { initialDelayMs: 10_000, maxDelayMs: 10_000 } },
+    s.sink,
+    { random: () => 0.99 },
+  );
   for (let i = 1; i <= 8; i++) lane.push(event(i));
   await until(7);
   assert.equal(peak, 2);
@@ -246,7 +272,8 @@ test('rate limit: at most `count` attempts start per interval', async () => {
   for (let i = 1; i <= 6; i++) lane.push(event(i));
   await until(6);
   const at = s.calls.map((c) => c.at);
-  for (let i = 2; i < at.length; i++) assert.ok(at[i]! - at[i - 2]! >= 50, `calls ${i - 2} and ${i} only ${at[i]! - at[i - 2]!} ms apart`);
+  for (let i = 2; i < at.length; i++)
+    assert.ok(at[i]! - at[i - 2]! >= 50, `calls ${i - 2} and ${i} only ${at[i]! - at[i - 2]!} ms apart`);
   await lane.close();
 });
 
@@ -282,21 +309,37 @@ test('capacity: hasRoom turns false when full; onRoom fires once it falls to hal
 
 test('breaker opens after repeated failures, pauses the lane without using attempts, probes and resumes', async () => {
   const lines: { msg: string }[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
-  const s = scripted((call) => (call <= 2 ? { ok: false, retryable: true, error: 'HTTP 502', status: 502 } : { ok: true }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({ write: (chunk, _enc, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }),
+  );
+  const s = scripted((call) =>
+    call <= 2 ? { ok: false, retryable: true, error: 'HTTP 502', status: 502 } : { ok: true },
+  );
   const { lane, settled, until } = setup(
-    { queue: { concurrency: 1 }, retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, breaker: { threshold: 2, cooldownMs: 60 } },
+    {
+      queue: { concurrency: 1 },
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+      breaker: { threshold: 2, cooldownMs: 60 },
+    },
     s.sink,
     { logger, random: () => 0 },
   );
   lane.push(event(1));
   lane.push(event(2));
   await until(2);
-  assert.deepEqual(settled.map((x) => x.result), ['delivered', 'delivered'], 'parking while open consumed no attempts');
+  assert.deepEqual(
+    settled.map((x) => x.result),
+    ['delivered', 'delivered'],
+    'parking while open consumed no attempts',
+  );
   assert.equal(s.calls.length, 4);
   assert.ok(s.calls[2]!.at - s.calls[1]!.at >= 55, 'waited for the cooldown');
   const states = lines.map((l) => l.msg).filter((m) => m.startsWith('circuit breaker'));
-  assert.deepEqual(states.map((m) => m.split(':')[0]), ['circuit breaker open', 'circuit breaker half-open', 'circuit breaker closed']);
+  assert.deepEqual(
+    states.map((m) => m.split(':')[0]),
+    ['circuit breaker open', 'circuit breaker half-open', 'circuit breaker closed'],
+  );
   assert.equal(lane.stats().breaker, 'closed');
   await lane.close();
 });
@@ -334,9 +377,14 @@ test('a failing dead-letter write is retried; onSettled only after it is stored'
 test('drain: in-flight attempts get the grace period, then are aborted; queued and retrying work is dropped without onSettled', async () => {
   const s = scripted((_call, meta, signal) => {
     if (meta.eventId === 1) return { ok: false, retryable: true, error: 'HTTP 503' }; // goes to retry wait
-    return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, retryable: true, error: 'aborted' })));
+    return new Promise((resolve) =>
+      signal.addEventListener('abort', () => resolve({ ok: false, retryable: true, error: 'aborted' })),
+    );
   });
-  const { lane, settled } = setup({ queue: { concurrency: 2 }, retry: { initialDelayMs: 10_000, maxDelayMs: 10_000 } }, s.sink);
+  const { lane, settled } = setup(
+    { queue: { concurrency: 2 }, retry: { initialDelayMs: 10_000, maxDelayMs: 10_000 } },
+    s.sink,
+  );
   for (let i = 1; i <= 5; i++) lane.push(event(i));
   // event 1 fails and waits to retry; events 2 and 3 hang in flight; 4 and 5 wait in the queue
   while (s.calls.length < 3) await sleep(1);
@@ -347,7 +395,10 @@ test('drain: in-flight attempts get the grace period, then are aborted; queued a
   await lane.drain(30);
   assert.equal(settled.length, 0, 'nothing settled');
   assert.equal(lane.size, 0);
-  assert.deepEqual(s.calls.filter((c) => c.signal.aborted).map((c) => c.meta.eventId), [2, 3]);
+  assert.deepEqual(
+    s.calls.filter((c) => c.signal.aborted).map((c) => c.meta.eventId),
+    [2, 3],
+  );
   assert.equal(s.calls.length, 3, 'queued events never started');
   assert.equal(lane.hasRoom, false);
   lane.push(event(9));
@@ -365,13 +416,18 @@ test('update: queued deliveries go to the new sink; the old one closes after its
   lane.push(event(2));
   lane.push(event(3));
   while (old.calls.length < 1) await sleep(1);
-  lane.update(spec({ queue: { concurrency: 1, rate: { count: 100, intervalMs: 1000 } } }), next.sink, async (e) => ({ v2: e.id }));
+  lane.update(spec({ queue: { concurrency: 1, rate: { count: 100, intervalMs: 1000 } } }), next.sink, async (e) => ({
+    v2: e.id,
+  }));
   assert.equal(old.closed(), 0, 'still sending');
   release();
   await until(3);
   assert.deepEqual(settled.map((x) => x.id).sort(), [1, 2, 3]);
   assert.equal(old.calls.length, 1);
-  assert.deepEqual(next.calls.map((c) => c.payload), [{ v2: 2 }, { v2: 3 }]);
+  assert.deepEqual(
+    next.calls.map((c) => c.payload),
+    [{ v2: 2 }, { v2: 3 }],
+  );
   await sleep(1);
   assert.equal(old.closed(), 1);
   await lane.close();
@@ -392,7 +448,10 @@ test('drain waits, within the grace period, for a dead-letter write that an endi
   lane.push(event(1));
   while (s.calls.length < 1) await sleep(1);
   await lane.drain(5000);
-  assert.deepEqual(settled.map((x) => x.result), ['dead_lettered']);
+  assert.deepEqual(
+    settled.map((x) => x.result),
+    ['dead_lettered'],
+  );
   assert.equal(dlq.records.length, 1);
   await lane.close();
 });
@@ -408,13 +467,28 @@ test('metrics: deliveries by result, retries, send durations and queue depth are
   for (let i = 1; i <= 3; i++) lane.push(event(i));
   await until(3);
   const values = async (name: string) =>
-    (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [(v as { metricName?: string }).metricName ?? name, { ...v.labels }, v.value]);
+    (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [
+      (v as { metricName?: string }).metricName ?? name,
+      { ...v.labels },
+      v.value,
+    ]);
   const deliveries = await values('hookroute_sink_deliveries_total');
-  assert.deepEqual(deliveries.map(([, l, v]) => [(l as { result: string }).result, v]).sort(), [['dead_lettered', 1], ['delivered', 2]]);
-  assert.deepEqual((await values('hookroute_sink_retries_total')).map(([, , v]) => v), [1]);
-  const sendCount = (await values('hookroute_sink_send_seconds')).find(([n]) => n === 'hookroute_sink_send_seconds_count');
+  assert.deepEqual(deliveries.map(([, l, v]) => [(l as { result: string }).result, v]).sort(), [
+    ['dead_lettered', 1],
+    ['delivered', 2],
+  ]);
+  assert.deepEqual(
+    (await values('hookroute_sink_retries_total')).map(([, , v]) => v),
+    [1],
+  );
+  const sendCount = (await values('hookroute_sink_send_seconds')).find(
+    ([n]) => n === 'hookroute_sink_send_seconds_count',
+  );
   assert.equal(sendCount?.[2], 4, 'four attempts timed');
-  assert.deepEqual((await values('hookroute_sink_queue_depth')).map(([, , v]) => v), [0]);
+  assert.deepEqual(
+    (await values('hookroute_sink_queue_depth')).map(([, , v]) => v),
+    [0],
+  );
   await lane.close();
 });
 
@@ -424,7 +498,8 @@ test('metrics: the queue depth is read when scraped, and keeps its last value af
   const held = new Promise<void>((r) => (release = r));
   const s = scripted(() => held.then(() => undefined));
   const { lane, until } = setup({ queue: { concurrency: 1 } }, s.sink, { metrics });
-  const depth = async () => (await metrics.queueDepth.get()).values.map((v) => [v.labels.pipeline, v.labels.sink, v.value]);
+  const depth = async () =>
+    (await metrics.queueDepth.get()).values.map((v) => [v.labels.pipeline, v.labels.sink, v.value]);
   assert.deepEqual(await depth(), [], 'no series before the lane held anything');
   for (let i = 1; i <= 3; i++) lane.push(event(i));
   assert.deepEqual(await depth(), [['p1', 's1', 3]]);

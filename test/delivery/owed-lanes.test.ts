@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DeadLetter } from '../../src/delivery/dead-letter.ts';
+import type { DeadLetter } from '../../src/dead-letters/store.ts';
 import { owedLanes, replayTarget } from '../../src/delivery/owed-lanes.ts';
 import type { EventRecord } from '../../src/events/record.ts';
 import type { RouteDecision, RoutingTable } from '../../src/pipelines/table.ts';
 
-const event: EventRecord = { id: 1, receivedAt: 0, eventName: 'emailSend', raw: Buffer.from('{}'), body: { eventName: 'emailSend' } };
-const tableOf = (route: () => Promise<RouteDecision>) => ({ version: 1, pipelines: [], lanes: new Map(), route, payload: async () => null }) as RoutingTable;
+const event: EventRecord = {
+  id: 1,
+  receivedAt: 0,
+  eventName: 'emailSend',
+  raw: Buffer.from('{}'),
+  body: { eventName: 'emailSend' },
+};
+const tableOf = (route: () => Promise<RouteDecision>) =>
+  ({ version: 1, pipelines: [], lanes: new Map(), route, payload: async () => null }) as RoutingTable;
 const dl = (extra: Partial<DeadLetter>): DeadLetter => ({
-  id: 'x', reason: 'delivery_failed', eventId: 1, eventName: 'emailSend', receivedAt: 0, event: {}, attempts: 1, lastError: 'e', deadAt: 0, ...extra,
+  id: 'x',
+  reason: 'delivery_failed',
+  eventId: 1,
+  eventName: 'emailSend',
+  receivedAt: 0,
+  event: {},
+  attempts: 1,
+  lastError: 'e',
+  deadAt: 0,
+  ...extra,
 });
 
 describe('owed lanes', () => {
@@ -20,15 +36,29 @@ describe('owed lanes', () => {
   });
 
   it('routes normally, pins to one lane, or narrows to one pipeline', async () => {
-    const table = tableOf(async () => ({ lanes: ['a/x', 'a/y', 'ab/z'], failures: [{ pipeline: 'b', error: 'boom' }], unmatched: false }));
+    const table = tableOf(async () => ({
+      lanes: ['a/x', 'a/y', 'ab/z'],
+      failures: [{ pipeline: 'b', error: 'boom' }],
+      unmatched: false,
+    }));
     assert.deepEqual((await owedLanes(table, event, undefined)).lanes, ['a/x', 'a/y', 'ab/z']);
     assert.deepEqual(await owedLanes(table, event, 'q/r'), { lanes: ['q/r'], failures: [], unmatched: false });
     assert.deepEqual(await owedLanes(table, event, 'a/*'), { lanes: ['a/x', 'a/y'], failures: [], unmatched: false });
-    assert.deepEqual(await owedLanes(table, event, 'b/*'), { lanes: [], failures: [{ pipeline: 'b', error: 'boom' }], unmatched: true });
+    assert.deepEqual(await owedLanes(table, event, 'b/*'), {
+      lanes: [],
+      failures: [{ pipeline: 'b', error: 'boom' }],
+      unmatched: true,
+    });
   });
 
   it('turns a failing table into a match error instead of throwing', async () => {
-    const d = await owedLanes(tableOf(async () => { throw new Error('table broke'); }), event, undefined);
+    const d = await owedLanes(
+      tableOf(async () => {
+        throw new Error('table broke');
+      }),
+      event,
+      undefined,
+    );
     assert.deepEqual(d, { lanes: [], failures: [{ pipeline: '*', error: 'table broke' }], unmatched: false });
   });
 });

@@ -11,7 +11,10 @@ test('full jitter: each attempt is within [0, min(max, initial * 2^(n-1))]', () 
   bounds.forEach((bound, i) => {
     assert.equal(backoffDelay(i + 1, policy, lowest), 0);
     assert.equal(backoffDelay(i + 1, policy, highest), bound);
-    assert.equal(backoffDelay(i + 1, policy, () => 0.5), Math.floor(0.5 * (bound + 1)));
+    assert.equal(
+      backoffDelay(i + 1, policy, () => 0.5),
+      Math.floor(0.5 * (bound + 1)),
+    );
   });
 });
 
@@ -47,13 +50,20 @@ test('classify: nothing or ok is delivered', () => {
 });
 
 test('classify: retryable and permanent outcomes keep status and Retry-After', () => {
-  assert.deepEqual(classify({ outcome: { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 2000 } }), {
-    kind: 'retry',
-    error: 'HTTP 429',
-    status: 429,
-    retryAfterMs: 2000,
+  assert.deepEqual(
+    classify({ outcome: { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 2000 } }),
+    {
+      kind: 'retry',
+      error: 'HTTP 429',
+      status: 429,
+      retryAfterMs: 2000,
+    },
+  );
+  assert.deepEqual(classify({ outcome: { ok: false, retryable: false, error: 'HTTP 400', status: 400 } }), {
+    kind: 'permanent',
+    error: 'HTTP 400',
+    status: 400,
   });
-  assert.deepEqual(classify({ outcome: { ok: false, retryable: false, error: 'HTTP 400', status: 400 } }), { kind: 'permanent', error: 'HTTP 400', status: 400 });
 });
 
 test('classify: a thrown error or an invalid outcome is retryable', () => {

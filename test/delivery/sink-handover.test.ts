@@ -28,7 +28,12 @@ test('a retired sink closes after its last send; an idle one at once; close erro
   await tick();
   assert.equal(idle.closed, 1);
 
-  const bad: SinkInstance = { send: async () => undefined, close: async () => { throw new Error('flush failed'); } };
+  const bad: SinkInstance = {
+    send: async () => undefined,
+    close: async () => {
+      throw new Error('flush failed');
+    },
+  };
   const current = sink();
   const stuck = sink();
   h.acquire(stuck);

@@ -1,7 +1,13 @@
 // The catalog: 20 spec names, every delivery name from iterable-deliveries.md, and bounded metric labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KNOWN_EVENT_NAMES, SPEC_EVENT_NAMES, eventLabel, hasSpecSchema, isKnownEvent } from '../../src/events/catalog.ts';
+import {
+  KNOWN_EVENT_NAMES,
+  SPEC_EVENT_NAMES,
+  eventLabel,
+  hasSpecSchema,
+  isKnownEvent,
+} from '../../src/events/catalog.ts';
 
 test('the catalog holds 20 spec names and no duplicates', () => {
   assert.equal(SPEC_EVENT_NAMES.length, 20);

@@ -7,11 +7,16 @@ import { SPEC_EVENT_NAMES } from '../../src/events/catalog.ts';
 import { EVENT_SCHEMAS, MESSAGES } from '../../src/events/schemas.ts';
 
 type Json = Record<string, any>;
-const spec: Json = parse(readFileSync(new URL('../../spec/iterable-system-webhooks.asyncapi.yaml', import.meta.url), 'utf8'));
+const spec: Json = parse(
+  readFileSync(new URL('../../spec/iterable-system-webhooks.asyncapi.yaml', import.meta.url), 'utf8'),
+);
 
 function deref(node: Json): Json {
   if (typeof node.$ref !== 'string') return node;
-  const target = node.$ref.replace(/^#\//, '').split('/').reduce((at: Json, key: string) => at[key], spec);
+  const target = node.$ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((at: Json, key: string) => at[key], spec);
   assert.ok(target, `unresolved ${node.$ref}`);
   return deref(target);
 }
@@ -30,9 +35,11 @@ const typesOf = (schema: Json): string[] => (Array.isArray(schema.type) ? schema
 /** Problems found comparing one spec property (recursing into object properties and array items) with ours. */
 function compare(path: string, specProp: Json, ours: Json | undefined, problems: string[]): void {
   if (!ours) return void problems.push(`${path}: missing from our schema`);
-  if (!typesOf(ours).includes(specProp.type)) problems.push(`${path}: spec type ${specProp.type}, ours ${JSON.stringify(ours.type)}`);
+  if (!typesOf(ours).includes(specProp.type))
+    problems.push(`${path}: spec type ${specProp.type}, ours ${JSON.stringify(ours.type)}`);
   if (specProp.properties) {
-    for (const [key, child] of Object.entries(specProperties(specProp))) compare(`${path}.${key}`, child, ours.properties?.[key], problems);
+    for (const [key, child] of Object.entries(specProperties(specProp)))
+      compare(`${path}.${key}`, child, ours.properties?.[key], problems);
   }
   if (specProp.items) compare(`${path}[]`, deref(specProp.items), ours.items, problems);
 }
@@ -42,7 +49,8 @@ function driftProblems(name: string, payload: Json, ours: Json): string[] {
   for (const [key, prop] of Object.entries(specProperties(payload))) {
     compare(`${name}.${key}`, prop, ours.properties?.[key], problems);
     // Real deliveries nest event fields in dataFields: each one must be typed there too.
-    if (key !== 'dataFields' && key !== 'eventName') compare(`${name}.dataFields.${key}`, prop, ours.properties?.dataFields?.properties?.[key], problems);
+    if (key !== 'dataFields' && key !== 'eventName')
+      compare(`${name}.dataFields.${key}`, prop, ours.properties?.dataFields?.properties?.[key], problems);
   }
   return problems;
 }
@@ -92,8 +100,14 @@ test('the drift check catches a removed, a retyped and a nested retyped property
   delete ours.properties.emailSubject;
   ours.properties.dataFields.properties.campaignId = { type: ['string', 'null'] };
   const problems = driftProblems('emailSend', emailSend, ours);
-  assert.ok(problems.some((p) => p.startsWith('emailSend.emailSubject: missing')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('emailSend.dataFields.campaignId: spec type integer')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('emailSend.emailSubject: missing')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('emailSend.dataFields.campaignId: spec type integer')),
+    problems.join('\n'),
+  );
 
   const purchase = structuredClone(EVENT_SCHEMAS.purchase) as Json;
   purchase.properties.items.items.properties.quantity = { type: ['number', 'null'] };

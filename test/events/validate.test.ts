@@ -36,42 +36,107 @@ test('invalidSampleEvent gives one issue naming the broken field, for each of th
 
 test('a known field is type-checked at the top level and inside dataFields', () => {
   assert.deepEqual(paths({ eventName: 'emailSend', email: 'u@x.com', campaignId: '59667' }), ['/campaignId']);
-  assert.deepEqual(paths({ eventName: 'emailSend', email: 'u@x.com', dataFields: { campaignId: '59667' } }), ['/dataFields/campaignId']);
-  assert.deepEqual(paths({ eventName: 'emailSend', email: 'u@x.com', campaignId: 59667, dataFields: { campaignId: 59667 } }), []);
-  assert.deepEqual(paths({ eventName: 'emailSend', email: 'u@x.com', dataFields: { campaignId: 1.5 } }), ['/dataFields/campaignId']);
-  assert.deepEqual(paths({ eventName: 'emailOpen', email: 'u@x.com', dataFields: { isBot: 'no' } }), ['/dataFields/isBot']);
-  assert.deepEqual(paths({ eventName: 'purchase', email: 'u@x.com', dataFields: { items: [{ id: 'a', quantity: 'two' }] } }), ['/dataFields/items/0/quantity']);
+  assert.deepEqual(paths({ eventName: 'emailSend', email: 'u@x.com', dataFields: { campaignId: '59667' } }), [
+    '/dataFields/campaignId',
+  ]);
+  assert.deepEqual(
+    paths({ eventName: 'emailSend', email: 'u@x.com', campaignId: 59667, dataFields: { campaignId: 59667 } }),
+    [],
+  );
+  assert.deepEqual(paths({ eventName: 'emailSend', email: 'u@x.com', dataFields: { campaignId: 1.5 } }), [
+    '/dataFields/campaignId',
+  ]);
+  assert.deepEqual(paths({ eventName: 'emailOpen', email: 'u@x.com', dataFields: { isBot: 'no' } }), [
+    '/dataFields/isBot',
+  ]);
+  assert.deepEqual(
+    paths({ eventName: 'purchase', email: 'u@x.com', dataFields: { items: [{ id: 'a', quantity: 'two' }] } }),
+    ['/dataFields/items/0/quantity'],
+  );
 });
 
 test('nulls are accepted for optional fields; sound and badge may be empty strings', () => {
-  const nulls = { campaignId: null, workflowId: null, workflowName: null, experimentId: null, locale: null, deeplink: null, badge: null, sound: null, createdAt: null };
+  const nulls = {
+    campaignId: null,
+    workflowId: null,
+    workflowName: null,
+    experimentId: null,
+    locale: null,
+    deeplink: null,
+    badge: null,
+    sound: null,
+    createdAt: null,
+  };
   assert.deepEqual(validateEvent({ eventName: 'pushOpen', email: 'u@x.com', ...nulls, dataFields: nulls }), []);
-  assert.deepEqual(validateEvent({ eventName: 'pushSend', email: 'u@x.com', dataFields: { sound: '', badge: '' } }), []);
+  assert.deepEqual(
+    validateEvent({ eventName: 'pushSend', email: 'u@x.com', dataFields: { sound: '', badge: '' } }),
+    [],
+  );
   assert.deepEqual(validateEvent({ eventName: 'pushSend', email: 'u@x.com', dataFields: { badge: 3 } }), []);
-  assert.deepEqual(paths({ eventName: 'pushSend', email: 'u@x.com', dataFields: { badge: 'three' } }), ['/dataFields/badge']);
+  assert.deepEqual(paths({ eventName: 'pushSend', email: 'u@x.com', dataFields: { badge: 'three' } }), [
+    '/dataFields/badge',
+  ]);
 });
 
 test('extra fields are allowed', () => {
-  assert.deepEqual(validateEvent({ eventName: 'emailSend', email: 'u@x.com', brandNew: { a: [1] }, dataFields: { transactionalData: { x: 1 }, other: 'y' } }), []);
+  assert.deepEqual(
+    validateEvent({
+      eventName: 'emailSend',
+      email: 'u@x.com',
+      brandNew: { a: [1] },
+      dataFields: { transactionalData: { x: 1 }, other: 'y' },
+    }),
+    [],
+  );
 });
 
 test('dates: Iterable format and ISO 8601 are valid, anything else is an issue', () => {
-  const good = ['2016-12-02 20:21:04 +00:00', '2016-12-02T20:21:04Z', '2016-12-02T20:21:04.123+01:00', '2016-12-02T20:21:04.123456-0800', '2016-12-02 20:21:04'];
+  const good = [
+    '2016-12-02 20:21:04 +00:00',
+    '2016-12-02T20:21:04Z',
+    '2016-12-02T20:21:04.123+01:00',
+    '2016-12-02T20:21:04.123456-0800',
+    '2016-12-02 20:21:04',
+  ];
   for (const createdAt of good) {
-    assert.deepEqual(validateEvent({ eventName: 'emailSend', email: 'u@x.com', dataFields: { createdAt, expiresAt: createdAt, profileUpdatedAt: createdAt } }), [], createdAt);
+    assert.deepEqual(
+      validateEvent({
+        eventName: 'emailSend',
+        email: 'u@x.com',
+        dataFields: { createdAt, expiresAt: createdAt, profileUpdatedAt: createdAt },
+      }),
+      [],
+      createdAt,
+    );
   }
-  const bad = ['yesterday', '2016-13-02 20:21:04 +00:00', '2016-12-02', '2016-12-32T20:21:04Z', '2016-12-02T25:21:04Z', ''];
+  const bad = [
+    'yesterday',
+    '2016-13-02 20:21:04 +00:00',
+    '2016-12-02',
+    '2016-12-32T20:21:04Z',
+    '2016-12-02T25:21:04Z',
+    '',
+  ];
   for (const createdAt of bad) {
     const issues = validateEvent({ eventName: 'emailSend', email: 'u@x.com', dataFields: { createdAt } });
-    assert.deepEqual(issues.map((i) => i.path), ['/dataFields/createdAt'], createdAt);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['/dataFields/createdAt'],
+      createdAt,
+    );
     assert.match(issues[0]!.message, /2016-12-02 20:21:04 \+00:00/);
   }
-  assert.deepEqual(paths({ eventName: 'inAppSend', email: 'u@x.com', dataFields: { expiresAt: 'soon' } }), ['/dataFields/expiresAt']);
+  assert.deepEqual(paths({ eventName: 'inAppSend', email: 'u@x.com', dataFields: { expiresAt: 'soon' } }), [
+    '/dataFields/expiresAt',
+  ]);
   assert.deepEqual(paths({ eventName: 'emailOpen', email: 'u@x.com', createdAt: 1480709664000 }), ['/createdAt']);
 });
 
 test('an unknown eventName uses the generic schema: valid with any dataFields, email checked if present', () => {
-  assert.deepEqual(validateEvent({ eventName: 'brandNewEvent', email: 'u@x.com', dataFields: { campaignId: 'anything' } }), []);
+  assert.deepEqual(
+    validateEvent({ eventName: 'brandNewEvent', email: 'u@x.com', dataFields: { campaignId: 'anything' } }),
+    [],
+  );
   assert.deepEqual(validateEvent({ eventName: 'whatsAppSeen', dataFields: {} }), []);
   assert.deepEqual(validateEvent({ eventName: '__proto__', email: 'u@x.com' }), []);
   assert.deepEqual(paths({ eventName: 'brandNewEvent', email: 42 }), ['/email']);
@@ -89,8 +154,27 @@ test('email may be missing when userId is there (string or number); one of them 
 });
 
 test('the number of issues is bounded', () => {
-  const wrong = Object.fromEntries(['campaignId', 'templateId', 'workflowId', 'channelId', 'messageTypeId', 'experimentId', 'contentId'].map((k) => [k, 'x']));
-  const body = { eventName: 'emailSend', email: 'u@x.com', ...wrong, createdAt: 1, messageId: 1, emailSubject: 1, campaignName: 1, templateName: 1, workflowName: 1, labels: 1, emailId: 1, linkId: 1, dataFields: { ...wrong, createdAt: 1, messageId: 1 } };
+  const wrong = Object.fromEntries(
+    ['campaignId', 'templateId', 'workflowId', 'channelId', 'messageTypeId', 'experimentId', 'contentId'].map((k) => [
+      k,
+      'x',
+    ]),
+  );
+  const body = {
+    eventName: 'emailSend',
+    email: 'u@x.com',
+    ...wrong,
+    createdAt: 1,
+    messageId: 1,
+    emailSubject: 1,
+    campaignName: 1,
+    templateName: 1,
+    workflowName: 1,
+    labels: 1,
+    emailId: 1,
+    linkId: 1,
+    dataFields: { ...wrong, createdAt: 1, messageId: 1 },
+  };
   const issues = validateEvent(body);
   assert.equal(issues.length, MAX_ISSUES);
   assert.equal(new Set(issues.map((i) => i.path)).size, MAX_ISSUES);

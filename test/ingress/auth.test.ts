@@ -17,11 +17,28 @@ describe('createAuthenticator', () => {
   describe('basic', () => {
     const a = createAuthenticator(auth({ mode: 'basic', basic: { username: 'iterable', password: 's3cr:et' } }));
     it('challenges with Basic', () => assert.equal(a.challenge, 'Basic realm="hookroute"'));
-    const good = ['Basic ' + b64('iterable:s3cr:et'), 'basic ' + b64('iterable:s3cr:et'), b64('iterable:s3cr:et'), 'iterable:s3cr:et', 'Basic iterable:s3cr:et'];
+    const good = [
+      'Basic ' + b64('iterable:s3cr:et'),
+      'basic ' + b64('iterable:s3cr:et'),
+      b64('iterable:s3cr:et'),
+      'iterable:s3cr:et',
+      'Basic iterable:s3cr:et',
+    ];
     for (const h of good) it(`accepts ${JSON.stringify(h)}`, () => assert.equal(a.check(h, ''), true));
-    const bad = ['', 'Basic ' + b64('iterable:wrong'), 'Basic ' + b64('other:s3cr:et'), 'iterable:s3cr:e', 'Bearer ' + b64('x:y'), 'Bearer ' + b64('iterable:s3cr:et'), 'Basic ' + b64('iterable:s3cr:et') + 'x', 'Basic ', 'x'.repeat(5000)];
+    const bad = [
+      '',
+      'Basic ' + b64('iterable:wrong'),
+      'Basic ' + b64('other:s3cr:et'),
+      'iterable:s3cr:e',
+      'Bearer ' + b64('x:y'),
+      'Bearer ' + b64('iterable:s3cr:et'),
+      'Basic ' + b64('iterable:s3cr:et') + 'x',
+      'Basic ',
+      'x'.repeat(5000),
+    ];
     for (const h of bad) it(`refuses ${JSON.stringify(h.slice(0, 40))}`, () => assert.equal(a.check(h, ''), false));
-    it('throws when credentials are missing', () => assert.throws(() => createAuthenticator(auth({ mode: 'basic' })), /auth.basic/));
+    it('throws when credentials are missing', () =>
+      assert.throws(() => createAuthenticator(auth({ mode: 'basic' })), /auth.basic/));
   });
 
   describe('token', () => {
@@ -58,6 +75,7 @@ describe('createAuthenticator', () => {
       now += 60_001;
       assert.equal(a.check(`Bearer ${token}`, ''), false);
     });
-    it('throws without an issuer', () => assert.throws(() => createAuthenticator(auth({ mode: 'oauth2' })), /auth.oauth2/));
+    it('throws without an issuer', () =>
+      assert.throws(() => createAuthenticator(auth({ mode: 'oauth2' })), /auth.oauth2/));
   });
 });

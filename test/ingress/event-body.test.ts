@@ -7,7 +7,9 @@ const parse = (s: string | Buffer) => parseEvent(typeof s === 'string' ? Buffer.
 
 describe('parseEvent', () => {
   it('accepts every Iterable sample payload', () => {
-    const lines = readFileSync(new URL('../fixtures/iterable-samples.jsonl', import.meta.url), 'utf8').trim().split('\n');
+    const lines = readFileSync(new URL('../fixtures/iterable-samples.jsonl', import.meta.url), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(lines.length, 6);
     for (const line of lines) {
       const out = parse(line);
@@ -24,7 +26,11 @@ describe('parseEvent', () => {
     ['no eventName', '{"email":"a@b.c"}', 'missing_event_name'],
     ['numeric eventName', '{"eventName":5}', 'missing_event_name'],
     ['empty eventName', '{"eventName":""}', 'missing_event_name'],
-    ['invalid UTF-8', Buffer.concat([Buffer.from('{"eventName":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), 'invalid_utf8'],
+    [
+      'invalid UTF-8',
+      Buffer.concat([Buffer.from('{"eventName":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+      'invalid_utf8',
+    ],
     ['deep nesting', '{"eventName":"x","a":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}', 'json_too_deep'],
   ];
   for (const [name, input, code] of table) {

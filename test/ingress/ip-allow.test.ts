@@ -22,13 +22,15 @@ describe('parseAddress', () => {
     assert.deepEqual(Array.from(addr('1::')).slice(0, 2), [0, 1]);
   });
   it('refuses what is not an address', () => {
-    for (const bad of ['', 'x', '1.2.3', '1.2.3.256', '1:2:3:4:5:6:7:8:9', '::g', 'localhost']) assert.equal(parseAddress(bad), undefined, bad);
+    for (const bad of ['', 'x', '1.2.3', '1.2.3.256', '1:2:3:4:5:6:7:8:9', '::g', 'localhost'])
+      assert.equal(parseAddress(bad), undefined, bad);
   });
 });
 
 describe('parseCidr', () => {
   it('rejects bad prefixes and addresses', () => {
-    for (const bad of ['10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/x', 'nope/8', '10.0.0.0/-1']) assert.throws(() => parseCidr(bad), /not an IP|invalid prefix/, bad);
+    for (const bad of ['10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/x', 'nope/8', '10.0.0.0/-1'])
+      assert.throws(() => parseCidr(bad), /not an IP|invalid prefix/, bad);
   });
 });
 
@@ -58,7 +60,8 @@ describe('CidrSet', () => {
     ['::ffff:10.0.0.0/104', '11.0.0.0', false],
   ];
   for (const [cidr, ip, expected] of table) {
-    it(`${ip} ${expected ? 'is' : 'is not'} in ${cidr}`, () => assert.equal(new CidrSet([cidr]).has(addr(ip)), expected));
+    it(`${ip} ${expected ? 'is' : 'is not'} in ${cidr}`, () =>
+      assert.equal(new CidrSet([cidr]).has(addr(ip)), expected));
   }
   it('accepts 4-byte binary addresses as IPv4', () => {
     assert.equal(new CidrSet(['10.0.0.0/8']).has(new Uint8Array([10, 1, 1, 1])), true);

@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import { TokenIssuer, handleTokenRequest } from '../../src/ingress/oauth.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
-const cfg = { clients: [{ id: 'iterable', secret: 's3cret' }, { id: 'other', secret: 'x' }], tokenTtlMs: 3_600_000 };
+const cfg = {
+  clients: [
+    { id: 'iterable', secret: 's3cret' },
+    { id: 'other', secret: 'x' },
+  ],
+  tokenTtlMs: 3_600_000,
+};
 const basic = (id: string, secret: string) => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
 const form = (s: string) => Buffer.from(s);
 
@@ -61,13 +67,23 @@ describe('handleTokenRequest', () => {
     assert.equal(issuer.verify(body.access_token), true);
   });
   it('issues a token to a client using form fields (charset parameter allowed)', () => {
-    const out = handleTokenRequest(issuer, '', `${FORM}; charset=UTF-8`, form('grant_type=client_credentials&client_id=iterable&client_secret=s3cret'));
+    const out = handleTokenRequest(
+      issuer,
+      '',
+      `${FORM}; charset=UTF-8`,
+      form('grant_type=client_credentials&client_id=iterable&client_secret=s3cret'),
+    );
     assert.equal(out.status, 200);
     assert.equal(issuer.verify(JSON.parse(out.body).access_token), true);
   });
   it('decodes form-urlencoded Basic credentials (RFC 6749 2.3.1)', () => {
     const special = new TokenIssuer({ clients: [{ id: 'a b', secret: 'p:w+d' }], tokenTtlMs: 1000 });
-    const out = handleTokenRequest(special, basic('a+b', encodeURIComponent('p:w+d')), FORM, form('grant_type=client_credentials'));
+    const out = handleTokenRequest(
+      special,
+      basic('a+b', encodeURIComponent('p:w+d')),
+      FORM,
+      form('grant_type=client_credentials'),
+    );
     assert.equal(out.status, 200);
   });
   it('also accepts Basic credentials sent raw, as curl -u and most clients do (a base64 secret with + and /)', () => {
@@ -79,13 +95,34 @@ describe('handleTokenRequest', () => {
   });
   const cases: [string, string, string, string, number, string][] = [
     ['wrong secret (Basic)', basic('iterable', 'nope'), FORM, 'grant_type=client_credentials', 401, 'invalid_client'],
-    ['wrong secret (form)', '', FORM, 'grant_type=client_credentials&client_id=iterable&client_secret=nope', 401, 'invalid_client'],
+    [
+      'wrong secret (form)',
+      '',
+      FORM,
+      'grant_type=client_credentials&client_id=iterable&client_secret=nope',
+      401,
+      'invalid_client',
+    ],
     ['unknown client', basic('who', 's3cret'), FORM, 'grant_type=client_credentials', 401, 'invalid_client'],
     ['no client auth', '', FORM, 'grant_type=client_credentials', 401, 'invalid_client'],
     ['wrong grant', basic('iterable', 's3cret'), FORM, 'grant_type=password', 400, 'unsupported_grant_type'],
     ['missing grant', basic('iterable', 's3cret'), FORM, '', 400, 'invalid_request'],
-    ['JSON body', basic('iterable', 's3cret'), 'application/json', '{"grant_type":"client_credentials"}', 400, 'invalid_request'],
-    ['two auth methods', basic('iterable', 's3cret'), FORM, 'grant_type=client_credentials&client_id=iterable&client_secret=s3cret', 400, 'invalid_request'],
+    [
+      'JSON body',
+      basic('iterable', 's3cret'),
+      'application/json',
+      '{"grant_type":"client_credentials"}',
+      400,
+      'invalid_request',
+    ],
+    [
+      'two auth methods',
+      basic('iterable', 's3cret'),
+      FORM,
+      'grant_type=client_credentials&client_id=iterable&client_secret=s3cret',
+      400,
+      'invalid_request',
+    ],
   ];
   for (const [name, authz, ct, body, status, error] of cases) {
     it(`answers ${status} ${error} for ${name}`, () => {

@@ -7,7 +7,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { stringify } from 'yaml';
-import { BIN, ROOT, Target, emailSend, forwardPipeline, post, sandbox, startDaemonProcess, tempDir, waitFor } from './harness.ts';
+import {
+  BIN,
+  ROOT,
+  Target,
+  emailSend,
+  forwardPipeline,
+  post,
+  sandbox,
+  startDaemonProcess,
+  tempDir,
+  waitFor,
+} from './harness.ts';
 
 const run = promisify(execFile);
 
@@ -36,9 +47,16 @@ test('real Iterable payloads are accepted and reach stdout through the shipped p
   );
   // The bounce went to the JSONL file too (shipped bounces-to-file pipeline).
   const bounceFile = join(dir, 'data', 'out', 'bounces.jsonl');
-  const sentBounce = await post(d.url, { email: 'b@x.com', eventName: 'emailBounce', dataFields: { campaignId: 1, createdAt: '2016-12-02 20:21:04 +00:00' } });
+  const sentBounce = await post(d.url, {
+    email: 'b@x.com',
+    eventName: 'emailBounce',
+    dataFields: { campaignId: 1, createdAt: '2016-12-02 20:21:04 +00:00' },
+  });
   assert.equal(sentBounce, 200);
-  assert.ok(await waitFor(async () => (await readFile(bounceFile, 'utf8').catch(() => '')).includes('b@x.com'), 10_000), 'bounce recorded in the file sink');
+  assert.ok(
+    await waitFor(async () => (await readFile(bounceFile, 'utf8').catch(() => '')).includes('b@x.com'), 10_000),
+    'bounce recorded in the file sink',
+  );
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 });
@@ -63,7 +81,9 @@ test('admin: healthz, readyz, metrics count what was sent, pipelines JSON, reloa
   assert.match(metrics, /hookroute_ingress_requests_total\{status="400"\} 1/);
   assert.match(metrics, /hookroute_events_accepted_total\{event="emailSend"\} 5/);
   assert.match(metrics, /hookroute_sink_deliveries_total\{pipeline="forward",sink="http",result="delivered"\} 5/);
-  const pipelines = (await (await request(`${admin}/pipelines`)).body.json()) as { pipelines: { name: string; sinks: { key: string; delivered: number }[] }[] };
+  const pipelines = (await (await request(`${admin}/pipelines`)).body.json()) as {
+    pipelines: { name: string; sinks: { key: string; delivered: number }[] }[];
+  };
   const forward = pipelines.pipelines.find((p) => p.name === 'forward');
   assert.ok(forward);
   assert.equal(forward.sinks[0]?.key, 'forward/http');
@@ -84,7 +104,11 @@ test('admin: healthz, readyz, metrics count what was sent, pipelines JSON, reloa
 test('pipelines reload on file change under a steady stream: no failed or lost request, broken file keeps the old version', async (t) => {
   const { dir, target } = await sandbox(t);
   const file = join(dir, 'pipelines', 'forward.yaml');
-  const d = await startDaemonProcess({ dir, pipelines: { forward: forwardPipeline(target.url) }, config: { pipelines: { dir: './pipelines', debounce: '50ms' } } });
+  const d = await startDaemonProcess({
+    dir,
+    pipelines: { forward: forwardPipeline(target.url) },
+    config: { pipelines: { dir: './pipelines', debounce: '50ms' } },
+  });
   t.after(() => d.kill('SIGKILL'));
   const acked = new Set<number>();
   const failed: number[] = [];
@@ -106,15 +130,29 @@ test('pipelines reload on file change under a steady stream: no failed or lost r
   await writeFile(file, 'name: forward\nsinks: [ {type: http, url: \n'); // broken YAML
   await new Promise((r) => setTimeout(r, 400));
   const countBefore = target.received.length;
-  const stillRouting = await waitFor(() => (target.received as { v?: number }[]).slice(countBefore).some((r) => r.v === 2), 5000);
+  const stillRouting = await waitFor(
+    () => (target.received as { v?: number }[]).slice(countBefore).some((r) => r.v === 2),
+    5000,
+  );
   running = false;
   await poster;
   assert.ok(sawV2, 'the edited pipeline took effect');
   assert.ok(stillRouting, 'a broken file keeps the previous version running');
   assert.deepEqual(failed, [], 'no request failed during reloads');
-  assert.ok(await waitFor(() => [...acked].every((s) => (target.received as { seq: number }[]).some((r) => r.seq === s)), 15_000), 'nothing lost');
-  const pipelines = (await (await request(`http://127.0.0.1:${d.adminPort}/pipelines`)).body.json()) as { loadErrors: string[] };
-  assert.ok(pipelines.loadErrors.some((e) => e.includes('forward.yaml')), 'the broken file is reported by the admin listener');
+  assert.ok(
+    await waitFor(
+      () => [...acked].every((s) => (target.received as { seq: number }[]).some((r) => r.seq === s)),
+      15_000,
+    ),
+    'nothing lost',
+  );
+  const pipelines = (await (await request(`http://127.0.0.1:${d.adminPort}/pipelines`)).body.json()) as {
+    loadErrors: string[];
+  };
+  assert.ok(
+    pipelines.loadErrors.some((e) => e.includes('forward.yaml')),
+    'the broken file is reported by the admin listener',
+  );
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 });
@@ -122,7 +160,10 @@ test('pipelines reload on file change under a steady stream: no failed or lost r
 test('`hookroute send --event all` against the running daemon: every event type accepted', async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
-  const d = await startDaemonProcess({ dir, pipelines: { out: { sinks: [{ type: 'file', path: './data/out/all.jsonl' }] } } });
+  const d = await startDaemonProcess({
+    dir,
+    pipelines: { out: { sinks: [{ type: 'file', path: './data/out/all.jsonl' }] } },
+  });
   t.after(() => d.kill('SIGKILL'));
   const res = await cli(['send', '--url', d.url, '--event', 'all'], dir);
   assert.equal(res.code, 0, res.stdout + res.stderr);
@@ -160,7 +201,10 @@ test('dead letters: a failing target fills the DLQ; dlq list and replay work wit
   bad.mode = 'ok';
   const replay = await cli(['dlq', 'replay', '-c', configFile], dir);
   assert.equal(replay.code, 0, replay.stdout + replay.stderr);
-  assert.ok(await waitFor(() => bad.received.length === 3, 15_000), `replayed deliveries arrived: ${bad.received.length}`);
+  assert.ok(
+    await waitFor(() => bad.received.length === 3, 15_000),
+    `replayed deliveries arrived: ${bad.received.length}`,
+  );
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 
@@ -168,7 +212,12 @@ test('dead letters: a failing target fills the DLQ; dlq list and replay work wit
   bad.mode = 'fail';
   const d2 = await startDaemonProcess({ dir, pipelines });
   for (let i = 10; i < 12; i++) assert.equal(await post(d2.url, emailSend(i)), 200);
-  assert.ok(await waitFor(async () => /"count":\s*2/.test((await cli(['dlq', 'list', '-c', configFile, '--json'], dir)).stdout), 15_000));
+  assert.ok(
+    await waitFor(
+      async () => /"count":\s*2/.test((await cli(['dlq', 'list', '-c', configFile, '--json'], dir)).stdout),
+      15_000,
+    ),
+  );
   d2.kill('SIGTERM');
   assert.equal(await d2.exited, 0);
   const offlineList = await cli(['dlq', 'list', '-c', configFile], dir);
@@ -184,8 +233,15 @@ test('dead letters: a failing target fills the DLQ; dlq list and replay work wit
 test('invalid events: quarantined by default (accepted, in the DLQ with their errors), 422 with onInvalid: reject', async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
-  const bad = { email: 'u@x.com', eventName: 'emailSend', dataFields: { campaignId: 'not-a-number', createdAt: '2016-12-02 20:21:04 +00:00' } };
-  const d = await startDaemonProcess({ dir, pipelines: { out: { sinks: [{ type: 'file', path: './data/out/all.jsonl' }] } } });
+  const bad = {
+    email: 'u@x.com',
+    eventName: 'emailSend',
+    dataFields: { campaignId: 'not-a-number', createdAt: '2016-12-02 20:21:04 +00:00' },
+  };
+  const d = await startDaemonProcess({
+    dir,
+    pipelines: { out: { sinks: [{ type: 'file', path: './data/out/all.jsonl' }] } },
+  });
   assert.equal(await post(d.url, bad), 200);
   const listed = await cli(['dlq', 'list', '-c', join(dir, 'config.yaml'), '--json'], dir);
   assert.match(listed.stdout, /quarantined/);
@@ -197,7 +253,11 @@ test('invalid events: quarantined by default (accepted, in the DLQ with their er
 
   const strict = await startDaemonProcess({ dir, config: { validation: { onInvalid: 'reject' } } });
   t.after(() => strict.kill('SIGKILL'));
-  const res = await request(strict.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad) });
+  const res = await request(strict.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(bad),
+  });
   assert.equal(res.statusCode, 422);
   const body = (await res.body.json()) as { error: string; message: string };
   assert.equal(typeof body.message, 'string');
@@ -208,14 +268,24 @@ test('invalid events: quarantined by default (accepted, in the DLQ with their er
 
 test('SIGHUP reloads pipelines without closing the ingress', async (t) => {
   const { dir, target } = await sandbox(t);
-  const d = await startDaemonProcess({ dir, pipelines: {}, config: { pipelines: { dir: './pipelines', watch: false } } });
+  const d = await startDaemonProcess({
+    dir,
+    pipelines: {},
+    config: { pipelines: { dir: './pipelines', watch: false } },
+  });
   t.after(() => d.kill('SIGKILL'));
   assert.equal(await post(d.url, emailSend(1)), 200);
   await writeFile(join(dir, 'pipelines', 'forward.yaml'), stringify(forwardPipeline(target.url)));
   d.kill('SIGHUP');
-  assert.ok(await waitFor(() => d.logs.some((l) => l.msg === 'pipelines reloaded' && l.reason === 'SIGHUP'), 10_000), 'reload logged');
+  assert.ok(
+    await waitFor(() => d.logs.some((l) => l.msg === 'pipelines reloaded' && l.reason === 'SIGHUP'), 10_000),
+    'reload logged',
+  );
   assert.equal(await post(d.url, emailSend(2)), 200);
-  assert.ok(await waitFor(() => (target.received as { seq: number }[]).some((r) => r.seq === 2), 10_000), 'routed by the new pipeline');
+  assert.ok(
+    await waitFor(() => (target.received as { seq: number }[]).some((r) => r.seq === 2), 10_000),
+    'routed by the new pipeline',
+  );
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 });

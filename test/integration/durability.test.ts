@@ -35,7 +35,8 @@ const seqsOf = (t: Target) => new Set((t.received as { seq: number }[]).map((r) 
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   // A segment may be deleted between the listing and the stat: that is the drain working, not an error.
-  for (const name of await readdir(dir).catch(() => [] as string[])) total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    total += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
   return total;
 }
 
@@ -74,12 +75,16 @@ test('SIGTERM during traffic exits 0 within the grace period and nothing is lost
   await loop.stop();
   assert.equal(code, 0, 'graceful exit');
   assert.ok(loop.acked.size > 0);
-  for (const status of loop.statuses.keys()) assert.ok([200, 503, 0].includes(status), `unexpected status ${status} during shutdown`);
+  for (const status of loop.statuses.keys())
+    assert.ok([200, 503, 0].includes(status), `unexpected status ${status} during shutdown`);
 
   target.mode = 'ok';
   const second = await startDaemonProcess({ dir, pipelines, config });
   t.after(() => second.kill('SIGKILL'));
-  assert.ok(await waitFor(() => [...loop.acked].every((s) => seqsOf(target).has(s)), 30_000), 'every acknowledged event delivered after restart');
+  assert.ok(
+    await waitFor(() => [...loop.acked].every((s) => seqsOf(target).has(s)), 30_000),
+    'every acknowledged event delivered after restart',
+  );
   second.kill('SIGTERM');
   assert.equal(await second.exited, 0);
 });
@@ -102,7 +107,10 @@ test('a sink down for the whole run: backlog on disk, all delivered when it come
   const during = await dirBytes(journal);
   target.mode = 'ok';
   assert.ok(await waitFor(() => seqsOf(target).size === count, 30_000), `delivered ${seqsOf(target).size} of ${count}`);
-  assert.ok(await waitFor(async () => (await dirBytes(journal)) < during / 2, 10_000), 'journal segments removed after the drain');
+  assert.ok(
+    await waitFor(async () => (await dirBytes(journal)) < during / 2, 10_000),
+    'journal segments removed after the drain',
+  );
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 });
@@ -118,16 +126,24 @@ test('over storage.maxDiskBytes ingress answers 503 with Retry-After, and 200 ag
   t.after(() => d.kill('SIGKILL'));
   let refused: { status: number; retryAfter: string | undefined; body: string } | undefined;
   for (let seq = 0; seq < 20_000 && !refused; seq++) {
-    const res = await request(d.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(emailSend(seq)) });
+    const res = await request(d.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(emailSend(seq)),
+    });
     const body = await res.body.text();
-    if (res.statusCode !== 200) refused = { status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined, body };
+    if (res.statusCode !== 200)
+      refused = { status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined, body };
   }
   assert.ok(refused, 'the quota was reached');
   assert.equal(refused.status, 503);
   assert.ok(refused.retryAfter && Number(refused.retryAfter) > 0, 'Retry-After present');
   assert.equal(JSON.parse(refused.body).error, 'storage_full');
   target.mode = 'ok';
-  assert.ok(await waitFor(async () => (await post(d.url, emailSend(999_999))) === 200, 30_000), 'accepting again after the drain');
+  assert.ok(
+    await waitFor(async () => (await post(d.url, emailSend(999_999))) === 200, 30_000),
+    'accepting again after the drain',
+  );
   d.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 });
@@ -153,7 +169,10 @@ test('a torn and corrupted journal tail is cut off; intact events are delivered 
   target.mode = 'ok';
   const second = await startDaemonProcess({ dir, pipelines });
   t.after(() => second.kill('SIGKILL'));
-  assert.ok(second.logs.some((l) => typeof l.msg === 'string' && /corrupt|torn/i.test(l.msg)), 'the cut is logged');
+  assert.ok(
+    second.logs.some((l) => typeof l.msg === 'string' && /corrupt|torn/i.test(l.msg)),
+    'the cut is logged',
+  );
   // Every event but (at most) the torn last one is intact and delivered.
   assert.ok(await waitFor(() => seqsOf(target).size >= 99, 30_000), `delivered ${seqsOf(target).size}`);
   for (let seq = 0; seq < 99; seq++) assert.ok(seqsOf(target).has(seq), `event ${seq} delivered`);

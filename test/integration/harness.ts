@@ -62,10 +62,15 @@ export async function startDaemonProcess(opts: {
   const logs: Record<string, unknown>[] = [];
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const started = new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`daemon did not start in time; logs:\n${JSON.stringify(logs, null, 1)}`)), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`daemon did not start in time; logs:\n${JSON.stringify(logs, null, 1)}`)),
+      opts.timeoutMs ?? 20_000,
+    );
     child.stderr!.setEncoding('utf8').on('data', (c: string) => {
       buf += c;
       let nl;
@@ -147,7 +152,9 @@ export class Target {
 }
 
 /** A temp folder and a running loopback target for one test, both removed when the test ends. */
-export async function sandbox(t: { after(fn: () => Promise<void> | void): void }): Promise<{ dir: string; target: Target }> {
+export async function sandbox(t: {
+  after(fn: () => Promise<void> | void): void;
+}): Promise<{ dir: string; target: Target }> {
   const { dir, cleanup } = await tempDir();
   const target = await new Target().start();
   t.after(async () => {
@@ -206,6 +213,16 @@ export function forwardPipeline(url: string, extra: Record<string, unknown> = {}
   return {
     name: 'forward',
     transform: '{ "seq": dataFields.seq, "eventName": eventName }',
-    sinks: [{ type: 'http', url, timeout: '2s', retry: { attempts: 100, initialDelay: '20ms', maxDelay: '200ms' }, queue: { concurrency: 8 }, breaker: { threshold: 1000, cooldown: '100ms' }, ...extra }],
+    sinks: [
+      {
+        type: 'http',
+        url,
+        timeout: '2s',
+        retry: { attempts: 100, initialDelay: '20ms', maxDelay: '200ms' },
+        queue: { concurrency: 8 },
+        breaker: { threshold: 1000, cooldown: '100ms' },
+        ...extra,
+      },
+    ],
   };
 }

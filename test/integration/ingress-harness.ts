@@ -7,14 +7,27 @@ import type { EventHandoff, IncomingEvent, ValidationIssue } from '../../src/eve
 import { createIngress, type Ingress } from '../../src/ingress/server.ts';
 import { silentLogger } from '../../src/log.ts';
 
-export type ConfigPatch = { server?: Partial<Config['server']>; auth?: Partial<Config['auth']>; validation?: Partial<Config['validation']> };
+export type ConfigPatch = {
+  server?: Partial<Config['server']>;
+  auth?: Partial<Config['auth']>;
+  validation?: Partial<Config['validation']>;
+};
 
 /** A full Config with test-friendly defaults (loopback, port 0, 1 KiB body limit) and `patch` applied per section. */
 export function ingressConfig(patch: ConfigPatch = {}): Config {
   return {
     file: undefined,
     baseDir: '/',
-    server: { host: '127.0.0.1', port: 0, path: '/webhook', maxBodyBytes: 1024, maxHeaderBytes: 16 * 1024, trustProxy: [], maxConnections: 10_000, ...patch.server },
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      path: '/webhook',
+      maxBodyBytes: 1024,
+      maxHeaderBytes: 16 * 1024,
+      trustProxy: [],
+      maxConnections: 10_000,
+      ...patch.server,
+    },
     auth: { mode: 'none', allowIps: [], ...patch.auth },
     validation: { onInvalid: 'quarantine', ...patch.validation },
     pipelines: { dir: '/p', watch: false, debounceMs: 0, evalTimeoutMs: 100 },
@@ -66,7 +79,9 @@ export async function startIngress(patch: ConfigPatch = {}): Promise<TestIngress
     logger: silentLogger,
   });
   const { port } = await ingress.listen();
-  const host = config.server.host.includes(':') ? `[${config.server.host === '::' ? '::1' : config.server.host}]` : config.server.host;
+  const host = config.server.host.includes(':')
+    ? `[${config.server.host === '::' ? '::1' : config.server.host}]`
+    : config.server.host;
   return {
     ingress,
     port,
@@ -98,7 +113,11 @@ export interface RawAnswer {
  * with `endAfter` the socket half-closes after the last part. Resolves when the server answers and closes, or after `waitMs`;
  * with `keepAlive`, as soon as one complete answer (by its Content-Length) has arrived.
  */
-export function rawRequest(port: number, parts: (string | Buffer)[], opts: { host?: string; gapMs?: number; endAfter?: boolean; waitMs?: number; keepAlive?: boolean } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  parts: (string | Buffer)[],
+  opts: { host?: string; gapMs?: number; endAfter?: boolean; waitMs?: number; keepAlive?: boolean } = {},
+): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const socket = net.connect(port, opts.host ?? '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -152,13 +171,16 @@ function parseAnswer(text: string): Omit<RawAnswer, 'closed'> {
 
 /** `POST path` head for raw requests. */
 export function head(path: string, headers: Record<string, string | number>): string {
-  return `POST ${path} HTTP/1.1\r\nHost: test\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  return `POST ${path} HTTP/1.1\r\nHost: test\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 }
 
 /** Assert-ready check that an error body has the contract shape and a code from the error table. */
 export function errorCodeOf(body: string): string {
   const parsed = JSON.parse(body) as { error?: unknown; message?: unknown };
-  if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string') throw new Error(`not an error body: ${body}`);
+  if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string')
+    throw new Error(`not an error body: ${body}`);
   if (!(parsed.error in ERRORS)) throw new Error(`error code ${parsed.error} is not in the error table`);
   return parsed.error;
 }

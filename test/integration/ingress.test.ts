@@ -6,7 +6,9 @@ import { request } from 'undici';
 import { HandoffRefused } from '../../src/events/record.ts';
 import { counterValue, errorCodeOf, head, rawRequest, startIngress, type TestIngress } from './ingress-harness.ts';
 
-const SAMPLES = readFileSync(new URL('../fixtures/iterable-samples.jsonl', import.meta.url), 'utf8').trim().split('\n');
+const SAMPLES = readFileSync(new URL('../fixtures/iterable-samples.jsonl', import.meta.url), 'utf8')
+  .trim()
+  .split('\n');
 const JSON_CT = { 'content-type': 'application/json' };
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = JSON_CT, method = 'POST') {
@@ -80,7 +82,9 @@ describe('ingress contract', () => {
   });
 
   it('413 when Content-Length announces too much: answered before any body byte, connection closed', async () => {
-    const res = await rawRequest(t.port, [head('/webhook', { 'Content-Type': 'application/json', 'Content-Length': 1025 })]);
+    const res = await rawRequest(t.port, [
+      head('/webhook', { 'Content-Type': 'application/json', 'Content-Length': 1025 }),
+    ]);
     assert.equal(res.status, 413);
     assert.equal(errorCodeOf(res.body), 'payload_too_large');
     assert.equal(res.closed, true);
@@ -98,7 +102,16 @@ describe('ingress contract', () => {
 
   it('413 for a chunked body whose running size passes the limit, connection closed', async () => {
     const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
-    const res = await rawRequest(t.port, [head('/webhook', { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }), chunk('{"eventName":"x","a":"'), chunk('y'.repeat(600)), chunk('y'.repeat(600))], { gapMs: 10 });
+    const res = await rawRequest(
+      t.port,
+      [
+        head('/webhook', { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }),
+        chunk('{"eventName":"x","a":"'),
+        chunk('y'.repeat(600)),
+        chunk('y'.repeat(600)),
+      ],
+      { gapMs: 10 },
+    );
     assert.equal(res.status, 413);
     assert.equal(res.closed, true);
   });
@@ -181,9 +194,13 @@ describe('ingress bugs downstream', () => {
 
 describe('ingress setup', () => {
   it('refuses a webhook path that uWS would read as a pattern, or one that hides the token endpoint', async () => {
-    for (const path of ['/hooks/:id', '/hooks/*', '/a b']) await assert.rejects(startIngress({ server: { path } }), /plain path/, path);
+    for (const path of ['/hooks/:id', '/hooks/*', '/a b'])
+      await assert.rejects(startIngress({ server: { path } }), /plain path/, path);
     const oauth2 = { clients: [{ id: 'a', secret: 'b' }], tokenTtlMs: 1000 };
-    await assert.rejects(startIngress({ server: { path: '/oauth/token' }, auth: { mode: 'oauth2', oauth2 } }), /token endpoint/);
+    await assert.rejects(
+      startIngress({ server: { path: '/oauth/token' }, auth: { mode: 'oauth2', oauth2 } }),
+      /token endpoint/,
+    );
   });
 
   it('serves a custom server.path and only that', async () => {
@@ -285,7 +302,11 @@ test('a second ingress on a port already in use fails to listen instead of shari
   t.after(() => first.close());
   await assert.rejects(startIngress({ server: { port: first.port } }), /cannot listen/);
   // The first one still serves.
-  const res = await request(first.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"eventName":"emailOpen"}' });
+  const res = await request(first.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"eventName":"emailOpen"}',
+  });
   await res.body.dump();
   assert.equal(res.statusCode, 200);
 });

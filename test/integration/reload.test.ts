@@ -24,14 +24,21 @@ function pipeline(dir: string, i: number, v: number): string {
 
 async function seqsIn(file: string): Promise<{ seq: number; v: number }[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number; v: number });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { seq: number; v: number });
 }
 
 test(`${FILES} pipeline files rewritten (watcher and admin reloads) while events stream in: no failed or lost request`, async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
   const files = Object.fromEntries(Array.from({ length: FILES }, (_, i) => [`p${i}`, pipeline(dir, i, 1)]));
-  const d = await startDaemonProcess({ dir, pipelines: files, config: { pipelines: { dir: './pipelines', debounce: '50ms' } } });
+  const d = await startDaemonProcess({
+    dir,
+    pipelines: files,
+    config: { pipelines: { dir: './pipelines', debounce: '50ms' } },
+  });
   t.after(() => d.kill('SIGKILL'));
   const reloaded = () => d.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('pipelines reloaded'));
 
@@ -72,7 +79,11 @@ test(`${FILES} pipeline files rewritten (watcher and admin reloads) while events
   assert.ok(acked.length > 0);
   const recompiled = reloaded().reduce((sum, l) => sum + (l.recompiled as number), 0);
   assert.equal(recompiled, 3 * FILES, 'each rewritten file compiled once per version, nothing else');
-  assert.deepEqual(reloaded().filter((l) => l.errors), [], 'no reload saw a broken file');
+  assert.deepEqual(
+    reloaded().filter((l) => l.errors),
+    [],
+    'no reload saw a broken file',
+  );
   // Nothing lost: every accepted event reached every pipeline's file, and the last events ran under the last version.
   const last = Math.max(...acked);
   for (let i = 0; i < FILES; i++) {
@@ -80,7 +91,11 @@ test(`${FILES} pipeline files rewritten (watcher and admin reloads) while events
     assert.ok(await waitFor(async () => (await seqsIn(file)).some((r) => r.seq === last), 15_000), `p${i} caught up`);
     const lines = await seqsIn(file);
     const seen = new Set(lines.map((r) => r.seq));
-    assert.deepEqual(acked.filter((s) => !seen.has(s)), [], `p${i} lost nothing`);
+    assert.deepEqual(
+      acked.filter((s) => !seen.has(s)),
+      [],
+      `p${i} lost nothing`,
+    );
     assert.equal(lines.find((r) => r.seq === last)?.v, 4, `p${i} routes by the last version`);
   }
   d.kill('SIGTERM');

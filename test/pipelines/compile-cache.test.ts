@@ -10,8 +10,10 @@ import { caseFolders } from '../fixtures/case-folders.ts';
 const folder = caseFolders('hookroute-cache-');
 
 const sinkTypes = fakeSinkTypes();
-const pipeline = (i: number, extra = '') => `name: p${i}\nmatch: { events: [emailSend] }\ntransform: '{ "n": ${i} }'\n${extra}sinks: [{type: stdout}]\n`;
-const many = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}.yaml`, pipeline(i)]));
+const pipeline = (i: number, extra = '') =>
+  `name: p${i}\nmatch: { events: [emailSend] }\ntransform: '{ "n": ${i} }'\n${extra}sinks: [{type: stdout}]\n`;
+const many = (count: number) =>
+  Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}.yaml`, pipeline(i)]));
 const load = (dir: string, cache: CompileCache, extra: Partial<LoadOptions> = {}) =>
   loadPipelines({ dir, baseDir: '/', sinkTypes, env: {}, evalTimeoutMs: 100, cache, ...extra });
 
@@ -24,13 +26,15 @@ test('changing one of N files recompiles only that file; the others keep their v
   const same = await load(dir, cache, { previous: first.table });
   assert.deepEqual(same.compiled, [], 'an unchanged folder compiles nothing');
   assert.equal(same.table.pipelines.length, 20);
-  for (const [key, spec] of same.table.lanes) assert.equal(spec, first.table.lanes.get(key), `${key} keeps its spec object`);
+  for (const [key, spec] of same.table.lanes)
+    assert.equal(spec, first.table.lanes.get(key), `${key} keeps its spec object`);
 
   await writeFile(join(dir, 'p7.yaml'), pipeline(7, 'description: edited\n'));
   const second = await load(dir, cache, { previous: same.table });
   assert.deepEqual(second.compiled, [join(dir, 'p7.yaml')]);
   assert.equal(second.table.pipelines.find((p) => p.name === 'p7')?.description, 'edited');
-  for (const [key, spec] of second.table.lanes) if (key !== 'p7/stdout') assert.equal(spec, first.table.lanes.get(key), `${key} untouched`);
+  for (const [key, spec] of second.table.lanes)
+    if (key !== 'p7/stdout') assert.equal(spec, first.table.lanes.get(key), `${key} untouched`);
 });
 
 test('a changed value of a referenced environment variable recompiles the file that uses it', async () => {
@@ -66,7 +70,11 @@ test('an unchanged broken file still reports its problem and keeps its previous 
   assert.deepEqual(again.compiled, []);
   assert.deepEqual(again.problems, broken.problems);
   assert.equal(again.problems.length, 1);
-  assert.deepEqual(again.table.pipelines.map((p) => p.name), ['p1'], 'the previous version keeps running');
+  assert.deepEqual(
+    again.table.pipelines.map((p) => p.name),
+    ['p1'],
+    'the previous version keeps running',
+  );
 });
 
 test('a removed file is forgotten: put back, it compiles again', async () => {
@@ -75,7 +83,10 @@ test('a removed file is forgotten: put back, it compiles again', async () => {
   const first = await load(dir, cache);
   await unlink(join(dir, 'p1.yaml'));
   const removed = await load(dir, cache, { previous: first.table });
-  assert.deepEqual(removed.table.pipelines.map((p) => p.name), ['p0']);
+  assert.deepEqual(
+    removed.table.pipelines.map((p) => p.name),
+    ['p0'],
+  );
   await writeFile(join(dir, 'p1.yaml'), pipeline(1));
   assert.deepEqual((await load(dir, cache, { previous: removed.table })).compiled, [join(dir, 'p1.yaml')]);
 });

@@ -2,24 +2,51 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventRecord } from '../../src/events/record.ts';
 import { Router, type CompiledPipeline } from '../../src/pipelines/router.ts';
-import { compileExpression, NEEDS_JSONATA, type CompiledExpression } from '../../src/pipelines/transform.ts';
+import { compileExpression, NEEDS_JSONATA, type CompiledExpression } from '../../src/pipelines/jsonata/transform.ts';
 import type { LaneSpec } from '../../src/pipelines/table.ts';
 
 const limits = { timeoutMs: 100 };
 
 function lane(pipeline: string, sinkId: string): LaneSpec {
   return {
-    key: `${pipeline}/${sinkId}`, pipeline, sinkId, type: 'stdout', options: {},
-    retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 }, queue: { concurrency: 1, capacity: 1 }, breaker: { threshold: 1, cooldownMs: 1 },
-    fingerprint: 'f', source: { file: `/p/${pipeline}.yaml`, line: 1 },
+    key: `${pipeline}/${sinkId}`,
+    pipeline,
+    sinkId,
+    type: 'stdout',
+    options: {},
+    retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+    queue: { concurrency: 1, capacity: 1 },
+    breaker: { threshold: 1, cooldownMs: 1 },
+    fingerprint: 'f',
+    source: { file: `/p/${pipeline}.yaml`, line: 1 },
   };
 }
 
-function pipeline(name: string, opts: { events?: string[]; when?: string; transform?: string; sinks?: Record<string, string | undefined>; enabled?: boolean; catchAll?: boolean } = {}): CompiledPipeline {
+function pipeline(
+  name: string,
+  opts: {
+    events?: string[];
+    when?: string;
+    transform?: string;
+    sinks?: Record<string, string | undefined>;
+    enabled?: boolean;
+    catchAll?: boolean;
+  } = {},
+): CompiledPipeline {
   const sinks = opts.sinks ?? { stdout: undefined };
-  const lanes = Object.entries(sinks).map(([id, t]) => ({ spec: lane(name, id), ...(t ? { transform: compileExpression(t, limits) } : {}) }));
+  const lanes = Object.entries(sinks).map(([id, t]) => ({
+    spec: lane(name, id),
+    ...(t ? { transform: compileExpression(t, limits) } : {}),
+  }));
   return {
-    info: { name, file: `/p/${name}.yaml`, enabled: opts.enabled ?? true, catchAll: opts.catchAll ?? false, ...(opts.events ? { events: opts.events } : {}), lanes: lanes.map((l) => l.spec.key) },
+    info: {
+      name,
+      file: `/p/${name}.yaml`,
+      enabled: opts.enabled ?? true,
+      catchAll: opts.catchAll ?? false,
+      ...(opts.events ? { events: opts.events } : {}),
+      lanes: lanes.map((l) => l.spec.key),
+    },
     ...(opts.when ? { when: compileExpression(opts.when, limits) } : {}),
     ...(opts.transform ? { transform: compileExpression(opts.transform, limits) } : {}),
     lanes,
@@ -27,7 +54,11 @@ function pipeline(name: string, opts: { events?: string[]; when?: string; transf
 }
 
 const event = (body: Record<string, unknown>): EventRecord => ({
-  id: 1, receivedAt: 0, eventName: String(body.eventName), raw: Buffer.from(JSON.stringify(body)), body,
+  id: 1,
+  receivedAt: 0,
+  eventName: String(body.eventName),
+  raw: Buffer.from(JSON.stringify(body)),
+  body,
 });
 
 test('an event fans out to every matching pipeline and every sink of each', async () => {
@@ -61,24 +92,37 @@ test('catch-all pipelines get only what nothing else matched; unmatched when not
     pipeline('leftovers', { catchAll: true }),
     pipeline('opens', { events: ['emailOpen'], when: 'dataFields.campaignId = 1' }),
   ]);
-  assert.deepStrictEqual((await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 1 } }))).lanes, ['opens/stdout']);
-  assert.deepStrictEqual((await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 2 } }))).lanes, ['leftovers/stdout']);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 1 } }))).lanes, [
+    'opens/stdout',
+  ]);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'emailOpen', dataFields: { campaignId: 2 } }))).lanes, [
+    'leftovers/stdout',
+  ]);
   assert.deepStrictEqual((await table.route(event({ eventName: 'brandNewEvent' }))).lanes, ['leftovers/stdout']);
   const none = new Router(1, [pipeline('opens', { events: ['emailOpen'] })]);
-  assert.deepStrictEqual(await none.route(event({ eventName: 'emailClick' })), { lanes: [], failures: [], unmatched: true });
+  assert.deepStrictEqual(await none.route(event({ eventName: 'emailClick' })), {
+    lanes: [],
+    failures: [],
+    unmatched: true,
+  });
 });
 
 test('disabled pipelines get no events and have no lanes, unless asked (for tests)', async () => {
   const table = new Router(1, [pipeline('off', { enabled: false })]);
   assert.equal(table.lanes.size, 0);
   assert.equal((await table.route(event({ eventName: 'x' }))).unmatched, true);
-  assert.deepStrictEqual((await table.route(event({ eventName: 'x' }), { includeDisabled: true })).lanes, ['off/stdout']);
+  assert.deepStrictEqual((await table.route(event({ eventName: 'x' }), { includeDisabled: true })).lanes, [
+    'off/stdout',
+  ]);
   assert.deepStrictEqual(await table.payload('off/stdout', event({ eventName: 'x' })), { eventName: 'x' });
 });
 
 test('payload: sink transform, else pipeline transform, else the body', async () => {
   const table = new Router(1, [
-    pipeline('p', { transform: '{ "name": eventName }', sinks: { a: undefined, b: '{ "upper": $uppercase(eventName) }', c: 'nothing.here' } }),
+    pipeline('p', {
+      transform: '{ "name": eventName }',
+      sinks: { a: undefined, b: '{ "upper": $uppercase(eventName) }', c: 'nothing.here' },
+    }),
     pipeline('q', {}),
   ]);
   const e = event({ eventName: 'emailOpen', email: 'u@x.com' });
@@ -90,12 +134,24 @@ test('payload: sink transform, else pipeline transform, else the body', async ()
 });
 
 test('with 200 pipelines, only the candidates named by the eventName run their when', async () => {
-  const table = new Router(1, Array.from({ length: 200 }, (_, i) => pipeline(`p${i}`, { events: [`custom${i}`, 'shared*'], when: '$error("ran")' })));
+  const table = new Router(
+    1,
+    Array.from({ length: 200 }, (_, i) =>
+      pipeline(`p${i}`, { events: [`custom${i}`, 'shared*'], when: '$error("ran")' }),
+    ),
+  );
   const one = await table.route(event({ eventName: 'custom5' }));
-  assert.deepStrictEqual(one.failures.map((f) => f.pipeline), ['p5']);
+  assert.deepStrictEqual(
+    one.failures.map((f) => f.pipeline),
+    ['p5'],
+  );
   const none = await table.route(event({ eventName: 'emailOpen' }));
   assert.deepStrictEqual(none, { lanes: [], failures: [], unmatched: true });
-  assert.equal((await table.route(event({ eventName: 'sharedThing' }))).failures.length, 200, 'a glob shared by all still reaches all');
+  assert.equal(
+    (await table.route(event({ eventName: 'sharedThing' }))).failures.length,
+    200,
+    'a glob shared by all still reaches all',
+  );
 });
 
 /** `expr` with a count of its evaluations, fast or JSONata. */
@@ -122,7 +178,10 @@ function withTransform(p: CompiledPipeline, transform: CompiledExpression): Comp
 test('sinks without a transform of their own share one evaluation of the pipeline transform per event', async () => {
   for (const source of ['{ "name": eventName }', '{ "n": $count(dataFields.labels) }']) {
     const t = counted(source);
-    const p = withTransform(pipeline('p', { sinks: { a: undefined, b: undefined, c: undefined, d: undefined, own: '{ "own": 1 }' } }), t.expr);
+    const p = withTransform(
+      pipeline('p', { sinks: { a: undefined, b: undefined, c: undefined, d: undefined, own: '{ "own": 1 }' } }),
+      t.expr,
+    );
     const table = new Router(1, [p]);
     const e1 = event({ eventName: 'emailOpen', dataFields: { labels: ['x'] } });
     const got = await Promise.all(['p/a', 'p/b', 'p/c', 'p/d'].map((k) => table.payload(k, e1)));

@@ -9,7 +9,14 @@ import { loadPlugins } from '../../src/sinks/plugins.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { DeliveryMeta, SinkContext } from '../../src/sinks/define.ts';
 
-const meta: DeliveryMeta = { eventId: 1, eventName: 'emailBounce', pipeline: 'p', sink: 'discord', attempt: 1, receivedAt: 0 };
+const meta: DeliveryMeta = {
+  eventId: 1,
+  eventName: 'emailBounce',
+  pipeline: 'p',
+  sink: 'discord',
+  attempt: 1,
+  receivedAt: 0,
+};
 const never = new AbortController().signal;
 const ctx: SinkContext = { pipeline: 'p', sink: 'discord', baseDir: '.', logger: silentLogger, signal: never };
 
@@ -21,15 +28,23 @@ test('a string becomes {content} with the username; an object is sent as is', as
     const sink = await discord.create({ url: mock.url, username: 'hookroute', timeout: 5000 }, ctx);
     assert.deepEqual(await sink.send('bounce for u@x.com', meta, never), { ok: true });
     assert.deepEqual(await sink.send({ embeds: [{ title: 'Bounce' }], username: 'own' }, meta, never), { ok: true });
-    assert.deepEqual(mock.bodies, [{ content: 'bounce for u@x.com', username: 'hookroute' }, { embeds: [{ title: 'Bounce' }], username: 'own' }]);
+    assert.deepEqual(mock.bodies, [
+      { content: 'bounce for u@x.com', username: 'hookroute' },
+      { embeds: [{ title: 'Bounce' }], username: 'own' },
+    ]);
     await sink.close();
-  } finally { await mock.close(); }
+  } finally {
+    await mock.close();
+  }
 });
 
 test('429 honours retry_after from the JSON body; 5xx retries; 400 is permanent', async () => {
   let status = 429;
   const mock = await discordMock((res) => {
-    if (status === 429) res.writeHead(429, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'You are being rate limited.', retry_after: 2.5, global: false }));
+    if (status === 429)
+      res
+        .writeHead(429, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: 'You are being rate limited.', retry_after: 2.5, global: false }));
     else res.writeHead(status, { 'content-type': 'application/json' }).end('{"code":50006}');
   });
   try {
@@ -43,10 +58,12 @@ test('429 honours retry_after from the JSON body; 5xx retries; 400 is permanent'
     status = 400;
     const bad = await sink.send('x', meta, never);
     assert.deepEqual(bad, { ok: false, retryable: false, error: 'discord: HTTP 400 {"code":50006}', status: 400 });
-  } finally { await mock.close(); }
+  } finally {
+    await mock.close();
+  }
 });
 
-test('long strings are cut to Discord\'s 2000 characters; arrays are refused', async () => {
+test("long strings are cut to Discord's 2000 characters; arrays are refused", async () => {
   assert.equal((discordMessage('y'.repeat(5000), undefined)!.content as string).length, 2000);
   const sink = await discord.create({ url: 'https://discord.com/api/webhooks/1/abc', timeout: 5000 }, ctx);
   const out = await sink.send([1], meta, never);
@@ -62,7 +79,14 @@ test('the url must be https (http only to loopback)', () => {
 
 test('the shipped plugins folder loads with no problems and declares discord', async () => {
   const dir = fileURLToPath(new URL('../../plugins/', import.meta.url));
-  const { sinks, problems } = await loadPlugins({ dir, reserved: new Map([['http', 'built-in']]), logger: silentLogger });
+  const { sinks, problems } = await loadPlugins({
+    dir,
+    reserved: new Map([['http', 'built-in']]),
+    logger: silentLogger,
+  });
   assert.deepEqual(problems, []);
-  assert.deepEqual(sinks.map((s) => s.definition.type), ['discord']);
+  assert.deepEqual(
+    sinks.map((s) => s.definition.type),
+    ['discord'],
+  );
 });

@@ -8,13 +8,25 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Compile } from 'typebox/compile';
 import { createHttpSink, httpSink, HttpSinkOptions } from '../../src/sinks/http.ts';
-import { parseRetryAfter, loadCa } from '../../src/sinks/http-client.ts';
+import { parseRetryAfter, loadCa } from '../../src/sinks/util/http-client.ts';
 import type { DeliveryMeta, SinkInstance } from '../../src/sinks/define.ts';
 
-const meta: DeliveryMeta = { eventId: 1, eventName: 'emailSend', pipeline: 'p', sink: 'http', attempt: 1, receivedAt: 0 };
+const meta: DeliveryMeta = {
+  eventId: 1,
+  eventName: 'emailSend',
+  pipeline: 'p',
+  sink: 'http',
+  attempt: 1,
+  receivedAt: 0,
+};
 const never = new AbortController().signal;
 
-interface Seen { method: string; url: string; headers: IncomingMessage['headers']; body: string }
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
   const seen: Seen[] = [];
@@ -34,17 +46,25 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
     url: `http://127.0.0.1:${port}/hook?x=1`,
     seen,
     connections: () => connections,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 const sinks: SinkInstance[] = [];
 function sink(options: Partial<HttpSinkOptions> & { url: string }): SinkInstance {
-  const s = createHttpSink({ method: 'POST', timeout: '5s', maxResponseBytes: '1mb', ...options } as HttpSinkOptions, { baseDir: process.cwd() });
+  const s = createHttpSink({ method: 'POST', timeout: '5s', maxResponseBytes: '1mb', ...options } as HttpSinkOptions, {
+    baseDir: process.cwd(),
+  });
   sinks.push(s);
   return s;
 }
-after(async () => { for (const s of sinks) await s.close(); });
+after(async () => {
+  for (const s of sinks) await s.close();
+});
 
 test('2xx is ok; the body is the payload as JSON, with method, headers and path sent', async () => {
   const srv = await serve((_req, res) => res.writeHead(204).end());
@@ -58,7 +78,9 @@ test('2xx is ok; the body is the payload as JSON, with method, headers and path 
     assert.equal(req.headers.authorization, 'Bearer abc');
     assert.equal(req.headers['x-tag'], 't');
     assert.deepEqual(JSON.parse(req.body), { eventName: 'emailSend', n: [1, 2] });
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('PUT sends a string payload as a JSON string, and connections are kept alive', async () => {
@@ -71,7 +93,9 @@ test('PUT sends a string payload as a JSON string, and connections are kept aliv
     assert.equal(srv.seen[0]!.body, '"hello"');
     // undici may open a second socket while the first is being marked idle; without keep-alive it would be 6.
     assert.ok(srv.connections() <= 2, `connections: ${srv.connections()}`);
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('500, 503 and 408 are retryable with their status; 400 and 404 are permanent', async () => {
@@ -91,7 +115,9 @@ test('500, 503 and 408 are retryable with their status; 400 and 404 are permanen
       const out = await s.send({}, meta, never);
       assert.deepEqual(out, { ok: false, retryable: false, error: `HTTP ${code}: upstream says no`, status: code });
     }
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('429 with Retry-After in seconds, 503 with an HTTP-date', async () => {
@@ -106,9 +132,11 @@ test('429 with Retry-After in seconds, 503 with an HTTP-date', async () => {
     retryAfter = new Date(Date.now() + 60_000).toUTCString();
     const b = await s.send({}, meta, never);
     assert.ok(b && !b.ok && b.retryable);
-    const ms = b && !b.ok ? b.retryAfterMs ?? -1 : -1;
+    const ms = b && !b.ok ? (b.retryAfterMs ?? -1) : -1;
     assert.ok(ms > 30_000 && ms <= 60_000, `retryAfterMs ${ms}`);
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('parseRetryAfter reads seconds and HTTP-dates and ignores junk', () => {
@@ -122,12 +150,16 @@ test('parseRetryAfter reads seconds and HTTP-dates and ignores junk', () => {
 });
 
 test('a hanging server is a retryable timeout', { timeout: 10_000 }, async () => {
-  const srv = await serve(() => { /* never answers */ });
+  const srv = await serve(() => {
+    /* never answers */
+  });
   try {
     const out = await sink({ url: srv.url, timeout: '200ms' }).send({}, meta, never);
     assert.equal(out && !out.ok && out.retryable, true);
     assert.match(out && !out.ok ? out.error : '', /timed out after 200ms/);
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('an aborted attempt resolves at once as retryable', { timeout: 10_000 }, async () => {
@@ -138,7 +170,9 @@ test('an aborted attempt resolves at once as retryable', { timeout: 10_000 }, as
     setImmediate(() => ac.abort());
     const out = await pending;
     assert.equal(out && !out.ok && out.retryable, true);
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('connection refused is retryable', async () => {
@@ -156,7 +190,9 @@ test('a huge response body is read only up to maxResponseBytes', { timeout: 10_0
   const srv = await serve((_req, res) => {
     res.writeHead(502);
     const chunk = Buffer.alloc(64 * 1024, 'x');
-    res.on('close', () => { closed = true; });
+    res.on('close', () => {
+      closed = true;
+    });
     const pump = () => {
       // Up to 1 GiB: far more than the sink may read; the sink must hang up instead.
       while (!closed && sent < 1024 ** 3) {
@@ -175,16 +211,27 @@ test('a huge response body is read only up to maxResponseBytes', { timeout: 10_0
     while (!closed) await new Promise((r) => setTimeout(r, 20));
     assert.equal(closed, true);
     assert.ok(sent < 64 * 1024 ** 2, `server got to write ${sent} bytes`);
-  } finally { await srv.close(); }
+  } finally {
+    await srv.close();
+  }
 });
 
 test('options: only http(s) URLs, valid header names; the schema documents defaults', () => {
   assert.throws(() => createHttpSink({ url: 'ftp://x/y' } as HttpSinkOptions, { baseDir: '.' }), /http or https/);
   assert.throws(() => createHttpSink({ url: 'https://u:p@x/y' } as HttpSinkOptions, { baseDir: '.' }), /credentials/);
-  assert.throws(() => createHttpSink({ url: 'https://x/', headers: { 'bad header': 'v' } } as unknown as HttpSinkOptions, { baseDir: '.' }), /header name/);
+  assert.throws(
+    () =>
+      createHttpSink({ url: 'https://x/', headers: { 'bad header': 'v' } } as unknown as HttpSinkOptions, {
+        baseDir: '.',
+      }),
+    /header name/,
+  );
   const check = Compile(httpSink.options);
   assert.equal(check.Check({ url: 'https://x/', method: 'POST', timeout: '10s', maxResponseBytes: '1mb' }), true);
-  assert.equal(check.Check({ url: 'file:///etc/passwd', method: 'POST', timeout: '10s', maxResponseBytes: '1mb' }), false);
+  assert.equal(
+    check.Check({ url: 'file:///etc/passwd', method: 'POST', timeout: '10s', maxResponseBytes: '1mb' }),
+    false,
+  );
   assert.equal(check.Check({ url: 'https://x/', method: 'GET', timeout: '10s', maxResponseBytes: '1mb' }), false);
   assert.equal(httpSink.type, 'http');
 });
@@ -197,22 +244,39 @@ test('tls.ca is inline PEM or a file relative to the config folder', async () =>
     assert.equal(loadCa(pem, '/nowhere'), pem);
     assert.equal(loadCa('ca.pem', dir), pem);
     assert.equal(loadCa(undefined, dir), undefined);
-  } finally { await rm(dir, { recursive: true, force: true }); }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('https: an unknown CA is refused (retryable), trusted via tls.ca or with rejectUnauthorized off', async () => {
   const { createServer: createHttpsServer } = await import('node:https');
   const { readFile } = await import('node:fs/promises');
   const fixtures = new URL('../fixtures/tls/', import.meta.url);
-  const [key, cert] = await Promise.all([readFile(new URL('localhost-key.pem', fixtures), 'utf8'), readFile(new URL('localhost-cert.pem', fixtures), 'utf8')]);
-  const server = createHttpsServer({ key, cert }, (req, res) => { req.resume(); req.on('end', () => res.end()); });
+  const [key, cert] = await Promise.all([
+    readFile(new URL('localhost-key.pem', fixtures), 'utf8'),
+    readFile(new URL('localhost-cert.pem', fixtures), 'utf8'),
+  ]);
+  const server = createHttpsServer({ key, cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.end());
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   try {
     const refused = await sink({ url }).send({}, meta, never);
     assert.equal(refused && !refused.ok && refused.retryable, true);
     assert.match(refused && !refused.ok ? refused.error : '', /network error/);
-    const trusting = createHttpSink({ url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb', tls: { rejectUnauthorized: true, ca: 'localhost-cert.pem' } }, { baseDir: fileURLToPath(fixtures) });
+    const trusting = createHttpSink(
+      {
+        url,
+        method: 'POST',
+        timeout: '5s',
+        maxResponseBytes: '1mb',
+        tls: { rejectUnauthorized: true, ca: 'localhost-cert.pem' },
+      },
+      { baseDir: fileURLToPath(fixtures) },
+    );
     sinks.push(trusting);
     assert.deepEqual(await trusting.send({}, meta, never), { ok: true });
     assert.deepEqual(await sink({ url, tls: { rejectUnauthorized: false } }).send({}, meta, never), { ok: true });

@@ -15,7 +15,14 @@ import { createHttpSink, type HttpSinkOptions } from '../../src/sinks/http.ts';
 import { createSlackSink } from '../../src/sinks/slack.ts';
 import { createStdoutSink } from '../../src/sinks/stdout.ts';
 
-const meta: DeliveryMeta = { eventId: 1, eventName: 'emailBounce', pipeline: 'p', sink: 's', attempt: 1, receivedAt: 0 };
+const meta: DeliveryMeta = {
+  eventId: 1,
+  eventName: 'emailBounce',
+  pipeline: 'p',
+  sink: 's',
+  attempt: 1,
+  receivedAt: 0,
+};
 const never = new AbortController().signal;
 
 function deepFreeze<T>(value: T): T {
@@ -26,14 +33,23 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const payload = () => deepFreeze({ text: 'bounce for u@x.com', email: 'u@x.com', dataFields: { campaignId: 59667, labels: ['a'] } });
+const payload = () =>
+  deepFreeze({ text: 'bounce for u@x.com', email: 'u@x.com', dataFields: { campaignId: 59667, labels: ['a'] } });
 
-const jsonLines = (text: string): unknown[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+const jsonLines = (text: string): unknown[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
 
 const receiver = () => jsonReceiver();
 
 /** Sends one frozen payload twice (as two sinks of one pipeline would get it): both arrive as `expected`, the payload unchanged. */
-async function sendsUnchanged(sink: SinkInstance, received: () => Promise<unknown[]> | unknown[], expected: unknown = payload()): Promise<void> {
+async function sendsUnchanged(
+  sink: SinkInstance,
+  received: () => Promise<unknown[]> | unknown[],
+  expected: unknown = payload(),
+): Promise<void> {
   const p = payload();
   assert.deepEqual(await sink.send(p, meta, never), { ok: true });
   assert.deepEqual(await sink.send(p, meta, never), { ok: true });
@@ -58,7 +74,12 @@ test('the file and stdout sinks do not change a shared payload', async () => {
 test('the http, slack and discord sinks do not change a shared payload', async () => {
   const mock = await receiver();
   try {
-    await sendsUnchanged(createHttpSink({ url: mock.url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb' } as HttpSinkOptions, { baseDir: '.' }), () => mock.bodies.splice(0));
+    await sendsUnchanged(
+      createHttpSink({ url: mock.url, method: 'POST', timeout: '5s', maxResponseBytes: '1mb' } as HttpSinkOptions, {
+        baseDir: '.',
+      }),
+      () => mock.bodies.splice(0),
+    );
     await sendsUnchanged(createSlackSink({ webhookUrl: mock.url, timeout: '5s' }), () => mock.bodies.splice(0));
     const ctx = { pipeline: 'p', sink: 'discord', baseDir: '.', logger: silentLogger, signal: never };
     // The plugin adds its username to what it sends: to a copy.

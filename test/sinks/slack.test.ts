@@ -6,7 +6,14 @@ import { Compile } from 'typebox/compile';
 import { createSlackSink, slackMessage, slackSink, type SlackSinkOptions } from '../../src/sinks/slack.ts';
 import type { DeliveryMeta } from '../../src/sinks/define.ts';
 
-const meta: DeliveryMeta = { eventId: 1, eventName: 'emailBounce', pipeline: 'p', sink: 'slack', attempt: 1, receivedAt: 0 };
+const meta: DeliveryMeta = {
+  eventId: 1,
+  eventName: 'emailBounce',
+  pipeline: 'p',
+  sink: 'slack',
+  attempt: 1,
+  receivedAt: 0,
+};
 const never = new AbortController().signal;
 
 /** A Slack incoming-webhook mock: answers `ok` unless `reply` says otherwise. */
@@ -28,12 +35,25 @@ test('a string payload becomes {"text": ...}; an object is sent as is', async ()
 
 test('429 with Retry-After is retryable with the wait; a 4xx from Slack is permanent with its reason', async () => {
   let status = 429;
-  const mock = await slackMock((res) => (status === 429 ? res.writeHead(429, { 'retry-after': '30' }).end() : res.writeHead(status).end('channel_not_found')));
+  const mock = await slackMock((res) =>
+    status === 429 ? res.writeHead(429, { 'retry-after': '30' }).end() : res.writeHead(status).end('channel_not_found'),
+  );
   const sink = createSlackSink({ webhookUrl: mock.url, timeout: '5s' });
   try {
-    assert.deepEqual(await sink.send('x', meta, never), { ok: false, retryable: true, error: 'HTTP 429', status: 429, retryAfterMs: 30_000 });
+    assert.deepEqual(await sink.send('x', meta, never), {
+      ok: false,
+      retryable: true,
+      error: 'HTTP 429',
+      status: 429,
+      retryAfterMs: 30_000,
+    });
     status = 404;
-    assert.deepEqual(await sink.send('x', meta, never), { ok: false, retryable: false, error: 'HTTP 404: channel_not_found', status: 404 });
+    assert.deepEqual(await sink.send('x', meta, never), {
+      ok: false,
+      retryable: false,
+      error: 'HTTP 404: channel_not_found',
+      status: 404,
+    });
   } finally {
     await sink.close();
     await mock.close();
