@@ -1,6 +1,15 @@
 // Example plugin: a `discord` sink posting each payload to a Discord webhook. Copy it to start your own.
 // Outside this repository, import the same names from 'hookroute' instead of '../src/index.ts'.
-import { defineSink, ok, permanent, retryable, Type, type SendOutcome, type Static } from '../src/index.ts';
+import {
+  classifyReply,
+  defineSink,
+  HttpClient,
+  permanent,
+  Type,
+  type HttpReply,
+  type SendOutcome,
+  type Static,
+} from '../src/index.ts';
 
 /** https anywhere; http only to a loopback address (a local mock in tests), since the webhook URL is itself the secret. */
 const WEBHOOK_URL = '^(https://|http://(localhost|127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|\\[::1\\])(:\\d+)?(/|$))';
@@ -44,70 +53,24 @@ export function discordMessage(payload: unknown, username: string | undefined): 
   return username && message.username === undefined ? { ...message, username } : message;
 }
 
-/** Read at most `max` bytes of a reply as text, then let the rest go. */
-async function readSome(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
-
-/** 429 answers carry `retry_after` in seconds (a float) in the JSON body, and usually a Retry-After header too. */
-function retryAfterMs(res: Response, text: string): number | undefined {
+/** 429 answers carry `retry_after` in seconds (a float) in the JSON body; without it, the shared Retry-After rule. */
+function bodyRetryAfterMs(text: string): number | undefined {
   try {
     const seconds = (JSON.parse(text) as { retry_after?: unknown }).retry_after;
     if (typeof seconds === 'number' && seconds >= 0) return Math.ceil(seconds * 1000);
   } catch {
-    // not JSON: fall back to the header
+    // not JSON: the Retry-After header decides
   }
-  const header = res.headers.get('retry-after');
-  return header && /^\d+(\.\d+)?$/.test(header) ? Math.ceil(Number(header) * 1000) : undefined;
+  return undefined;
 }
 
-async function post(
-  options: DiscordOptions,
-  message: Record<string, unknown>,
-  signal: AbortSignal,
-): Promise<SendOutcome> {
-  let res: Response;
-  try {
-    res = await fetch(options.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(message),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout ?? 10_000)]),
-      redirect: 'manual',
-    });
-  } catch (err) {
-    // The URL is a secret: report the kind of failure, never the request.
-    const e = err as { name?: string; cause?: { code?: string } };
-    return retryable(
-      e.name === 'TimeoutError'
-        ? 'discord: timed out'
-        : `discord: network error ${e.cause?.code ?? e.name ?? ''}`.trim(),
-    );
-  }
-  const text = await readSome(res, MAX_REPLY_BYTES).catch(() => '');
-  const status = res.status;
-  if (status >= 200 && status < 300) return ok();
-  const error = `discord: HTTP ${status}${text ? ` ${text.slice(0, 200)}` : ''}`;
-  if (status === 429) {
-    const wait = retryAfterMs(res, text);
-    return retryable(error, wait === undefined ? { status } : { status, retryAfterMs: wait });
-  }
-  if (status === 408 || status >= 500) return retryable(error, { status });
-  return permanent(error, { status });
+/** The shared status rule (2xx ok; 408, 429, 5xx retryable; other 4xx permanent), with Discord's body wait and prefix. */
+function discordOutcome(reply: HttpReply): SendOutcome {
+  const outcome = classifyReply(reply);
+  if (outcome.ok) return outcome;
+  const wait = reply.status === 429 ? (bodyRetryAfterMs(reply.text) ?? outcome.retryAfterMs) : outcome.retryAfterMs;
+  const error = `discord: HTTP ${reply.status}${reply.text ? ` ${reply.text.slice(0, 200)}` : ''}`;
+  return { ...outcome, error, ...(wait === undefined ? {} : { retryAfterMs: wait }) };
 }
 
 /**
@@ -127,13 +90,28 @@ export default defineSink({
   create(options) {
     if (!new RegExp(WEBHOOK_URL).test(options.url))
       throw new Error('url must be https (http only to a loopback address)');
+    const url = new URL(options.url);
+    // Shared machinery: keep-alive pool, bounded reply read, timeouts and network errors as retryable outcomes.
+    const client = new HttpClient();
     return {
       async send(payload, _meta, signal) {
         const message = discordMessage(payload, options.username);
         if (!message) return permanent('discord: the payload must be a string or an object');
-        return post(options, message, signal);
+        const request = {
+          method: 'POST' as const,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(message),
+          timeoutMs: options.timeout ?? 10_000,
+          maxResponseBytes: MAX_REPLY_BYTES,
+          signal,
+        };
+        const outcome = await client.deliver(url, request, discordOutcome);
+        // The URL is a secret: failures name the kind of error, never the request.
+        return outcome.ok || outcome.error.startsWith('discord:')
+          ? outcome
+          : { ...outcome, error: `discord: ${outcome.error}` };
       },
-      async close() {},
+      close: () => client.close(),
     };
   },
 });

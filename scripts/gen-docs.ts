@@ -1,4 +1,4 @@
-// `npm run docs`: rewrites config.example.yaml, docs/config.md and the README's config reference block from the config schema.
+// `npm run docs`: rewrites config.example.yaml, docs/config.md, docs/errors.md and the README's config reference block from their schemas and tables.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import {
   renderConfigReference,
   replaceReferenceBlock,
 } from '../src/config/docs.ts';
+import { renderErrorDoc } from '../src/errors.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
   await mkdir(path.join(root, 'docs'), { recursive: true });
   await writeFile(path.join(root, 'docs', 'config.md'), renderConfigDoc());
   console.log('wrote docs/config.md');
+  await writeFile(path.join(root, 'docs', 'errors.md'), renderErrorDoc());
+  console.log('wrote docs/errors.md');
   // README.md belongs to its own author: only the block between the markers is ours, and only when the markers are there.
   const readmeFile = path.join(root, 'README.md');
   const readme = await readIfExists(readmeFile);

@@ -1,7 +1,6 @@
 // Wires the stages together — ingress → journal/engine → pipelines → lanes → sinks — and owns start, reload and stop.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './admin/metrics.ts';
@@ -22,6 +21,7 @@ import { DeliveryEngine } from './delivery/engine.ts';
 import { Lane } from './delivery/lane.ts';
 import { acquireStorageLock, type StorageLock } from './journal/storage-lock.ts';
 import { formatProblem } from './schema-kit/yaml-source.ts';
+import { deadLetterDir, journalDir } from './journal/layout.ts';
 
 export interface Daemon {
   readonly ingressPort: number;
@@ -74,7 +74,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     await sinks.prepare(table, registry);
     cleanups.push(() => sinks.closeAll());
 
-    const deadLetters = await DeadLetterStore.open(join(config.storage.dir, 'dlq'), { fsync: config.storage.fsync });
+    const deadLetters = await DeadLetterStore.open(deadLetterDir(config.storage.dir), { fsync: config.storage.fsync });
     cleanups.push(() => deadLetters.close());
 
     const lanes = new Map<string, Lane>();
@@ -210,7 +210,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
         // The journal folder vanishing (an operator's rm -rf) leaves open files writable but lost at the next start: not ready.
         readiness: () => ({
           listening,
-          storageWritable: engine.writable() && existsSync(join(config.storage.dir, 'journal')),
+          storageWritable: engine.writable() && existsSync(journalDir(config.storage.dir)),
           pipelinesLoaded: table.pipelines.length > 0 || lastLoadErrors.length === 0,
         }),
         pipelines: () => ({

@@ -21,7 +21,10 @@ export const ERRORS = {
   forbidden: { status: 403, message: 'Source address is not allowed.' },
   not_found: { status: 404, message: 'No such endpoint.' },
   method_not_allowed: { status: 405, message: 'Method not allowed on this path.' },
-  payload_too_large: { status: 413, message: 'Request body is larger than server.maxBodyBytes.' },
+  payload_too_large: {
+    status: 413,
+    message: 'Request body is larger than allowed (ingress: server.maxBodyBytes; admin requests take no body).',
+  },
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json.' },
   invalid_event: { status: 422, message: 'Event does not match its schema.' },
   headers_too_large: { status: 431, message: 'Request headers are larger than server.maxHeaderBytes.' },
@@ -30,6 +33,9 @@ export const ERRORS = {
   shutting_down: { status: 503, message: 'Shutting down; retry later.' },
   storage_full: { status: 503, message: 'Storage is full; retry later.' },
   storage_error: { status: 503, message: 'Storage is failing; retry later.' },
+  // Admin listener.
+  bad_request: { status: 400, message: 'Query parameters `pipeline` and `sink` must be at most 256 characters.' },
+  admin_action_failed: { status: 500, message: 'The admin action failed; see the daemon log.' },
   // OAuth 2.0 token endpoint errors use the codes RFC 6749 section 5.2 defines.
   invalid_request: { status: 400, message: 'Token request is malformed (use application/x-www-form-urlencoded).' },
   invalid_client: { status: 401, message: 'Client authentication failed.' },
@@ -72,4 +78,22 @@ const BODIES = Object.fromEntries(
  */
 export function errorBody(code: ErrorCode): string {
   return BODIES[code];
+}
+
+/** `docs/errors.md`: the table above as markdown, so the documentation cannot drift from the code (`npm run docs`). */
+export function renderErrorDoc(): string {
+  const rows = Object.entries(ERRORS).map(([code, spec]) => `| \`${code}\` | ${spec.status} | ${spec.message} |`);
+  return [
+    '# Error codes',
+    '',
+    '<!-- Generated from src/errors.ts by `npm run docs`; do not edit by hand. -->',
+    '',
+    'Every non-2xx answer of the ingress, the OAuth token endpoint and the admin listener has the body',
+    '`{"error": "<code>", "message": "<message>"}` with one of these codes.',
+    '',
+    '| code | status | message |',
+    '|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
 }

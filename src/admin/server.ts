@@ -37,13 +37,6 @@ const MAX_FILTER_CHARS = 256;
 const MAX_CONNECTIONS = 64;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Admin-only answers; the shared ones (`not_found`, `method_not_allowed`, `unauthorized`) come from `src/errors.ts`. */
-const ADMIN_ERRORS = {
-  bad_request: { status: 400, message: 'Query parameters `pipeline` and `sink` must be at most 256 characters.' },
-  payload_too_large: { status: 413, message: 'Admin requests take no body.' },
-  admin_action_failed: { status: 500, message: 'The admin action failed; see the daemon log.' },
-} as const;
-
 type Handler = (url: URL, deps: AdminDeps, log: Logger) => Promise<{ status: number; body: string; type?: string }>;
 type Route = Partial<Record<'GET' | 'POST', Handler>>;
 
@@ -125,7 +118,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
         if (received > MAX_BODY_BYTES && !refused) {
           // Answer now and keep discarding the rest (bounded by the request timeout), so the client reads the 413, not a reset.
           refused = true;
-          send(res, ADMIN_ERRORS.payload_too_large.status, adminError('payload_too_large'));
+          send(res, ERRORS.payload_too_large.status, errorBody('payload_too_large'));
         }
       });
       req.on('end', () => {
@@ -162,9 +155,9 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       const out = await handler(url, deps, log);
       send(res, out.status, out.body, out.type ? { 'content-type': out.type } : undefined);
     } catch (err) {
-      if (err instanceof BadFilter) return send(res, ADMIN_ERRORS.bad_request.status, adminError('bad_request'));
+      if (err instanceof BadFilter) return send(res, ERRORS.bad_request.status, errorBody('bad_request'));
       log.error({ err, path: url.pathname }, 'admin request failed');
-      send(res, ADMIN_ERRORS.admin_action_failed.status, adminError('admin_action_failed'));
+      send(res, ERRORS.admin_action_failed.status, errorBody('admin_action_failed'));
     }
   }
 
@@ -199,10 +192,6 @@ function allowed(route: Route): string {
   return Object.keys(route)
     .flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
     .join(', ');
-}
-
-function adminError(code: keyof typeof ADMIN_ERRORS): string {
-  return JSON.stringify({ error: code, message: ADMIN_ERRORS[code].message });
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

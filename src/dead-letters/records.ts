@@ -2,6 +2,7 @@
 import type { EventRecord, IncomingEvent } from '../events/record.ts';
 import type { RoutingTable } from '../pipelines/table.ts';
 import { newDeadLetterId, type DeadLetter } from './store.ts';
+import { splitLaneKey } from '../pipelines/lane-key.ts';
 
 /** An invalid event: the dead-letter queue is where it is stored, with its schema errors. */
 export function quarantinedRecord(event: IncomingEvent, eventId: number, now = Date.now()): DeadLetter {
@@ -37,12 +38,6 @@ export function matchErrorRecord(event: EventRecord, pipeline: string, error: st
     lastError: error,
     deadAt: now,
   };
-}
-
-/** Split a lane key `<pipeline>/<sinkId>` (pipeline names may contain `/`, sink ids do not). */
-export function splitLaneKey(key: string): { pipeline: string; sink: string } {
-  const i = key.lastIndexOf('/');
-  return i < 0 ? { pipeline: key, sink: '' } : { pipeline: key.slice(0, i), sink: key.slice(i + 1) };
 }
 
 /** A delivery owed to a lane that the current config no longer has: `sink_removed` if its pipeline is still there. */

@@ -6,6 +6,7 @@ import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { SinkInstance } from '../sinks/define.ts';
 import { newDeadLetterId, type DeadLetter, type DeadLetterFilter, type DeadLetterStore } from './store.ts';
 import { Lane } from '../delivery/lane.ts';
+import { laneKey } from '../pipelines/lane-key.ts';
 
 export interface ReplayDeps {
   store: DeadLetterStore;
@@ -154,7 +155,7 @@ export async function replayOffline(deps: ReplayDeps): Promise<ReplayResult> {
       const used = new Set<ReplayLane>();
       for (const rec of batch.records) {
         out.replayed++;
-        const key = `${rec.pipeline}/${rec.sink}`;
+        const key = laneKey(rec.pipeline ?? '', rec.sink ?? '');
         const spec = deps.table.lanes.get(key);
         if (!spec) {
           out.missing++;

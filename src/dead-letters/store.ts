@@ -67,7 +67,6 @@ const FILE_RE = /^dlq-(\d{8})\.jsonl$/;
 const fileName = (seq: number) => `dlq-${String(seq).padStart(8, '0')}.jsonl`;
 
 /** The DLQ folder inside a storage folder. */
-export const deadLetterDir = (storageDir: string): string => join(storageDir, 'dlq');
 
 /** A unique id that sorts by creation time: base36 milliseconds, then random hex. */
 export function newDeadLetterId(now = Date.now()): string {

@@ -1,12 +1,13 @@
 // The hand-off behind the 200: journal every accepted event, route it, feed the lanes (from disk when they fall behind), record what finished.
-import { join } from 'node:path';
 import type { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { HandoffRefused, type EventHandoff, type EventRecord, type IncomingEvent } from '../events/record.ts';
 import type { Logger } from '../log.ts';
 import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { DeadLetter, DeadLetterStore } from '../dead-letters/store.ts';
-import { matchErrorRecord, quarantinedRecord, removedLaneRecord, splitLaneKey } from '../dead-letters/records.ts';
+import { matchErrorRecord, quarantinedRecord, removedLaneRecord } from '../dead-letters/records.ts';
+import { journalDir } from '../journal/layout.ts';
+import { splitLaneKey } from '../pipelines/lane-key.ts';
 import { Journal } from '../journal/journal.ts';
 import { EventReader } from '../journal/event-reader.ts';
 import { LaneFeed, READ_BATCH, type EngineLane, type FeedSource } from './lane-feed.ts';
@@ -94,7 +95,7 @@ export class DeliveryEngine implements EventHandoff {
     const index = new OwedIndex();
     const journal = await Journal.open(
       {
-        dir: join(deps.storage.dir, 'journal'),
+        dir: journalDir(deps.storage.dir),
         fsync: deps.storage.fsync,
         segmentBytes: deps.storage.segmentBytes,
         metrics: deps.metrics,

@@ -2,6 +2,7 @@
 import type { EventRecord } from '../events/record.ts';
 import type { RouteDecision, RoutingTable } from '../pipelines/table.ts';
 import type { DeadLetter } from '../dead-letters/store.ts';
+import { laneKey } from '../pipelines/lane-key.ts';
 
 /** Pipeline name on a match error that no single pipeline caused (the routing table itself failed). */
 export const ANY_PIPELINE = '*';
@@ -16,7 +17,7 @@ const PIPELINE_WILDCARD = '/*';
  */
 export function replayTarget(r: DeadLetter): string | undefined {
   if (r.reason === 'quarantined' || r.pipeline === undefined || r.pipeline === ANY_PIPELINE) return undefined;
-  return r.sink === undefined ? `${r.pipeline}${PIPELINE_WILDCARD}` : `${r.pipeline}/${r.sink}`;
+  return r.sink === undefined ? `${r.pipeline}${PIPELINE_WILDCARD}` : laneKey(r.pipeline, r.sink);
 }
 
 /**

@@ -1,6 +1,6 @@
 // One daemon per storage folder: a lock file with the owner's pid, taken atomically and cleared when its owner is gone.
 import { open, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lockFile } from './layout.ts';
 
 export interface StorageLock {
   readonly file: string;
@@ -18,7 +18,7 @@ function alive(pid: number): boolean {
 
 /** Take `<dir>/hookroute.lock`. Throws when another live process holds it; a stale lock (dead pid) is taken over. */
 export async function acquireStorageLock(dir: string): Promise<StorageLock> {
-  const file = join(dir, 'hookroute.lock');
+  const file = lockFile(dir);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await open(file, 'wx', 0o600);
@@ -46,6 +46,6 @@ export async function acquireStorageLock(dir: string): Promise<StorageLock> {
 
 /** The pid of the live daemon holding `dir`, if any (used by CLI commands that must not write while it runs). */
 export async function lockHolder(dir: string): Promise<number | undefined> {
-  const pid = Number((await readFile(join(dir, 'hookroute.lock'), 'utf8').catch(() => '')).trim());
+  const pid = Number((await readFile(lockFile(dir), 'utf8').catch(() => '')).trim());
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }

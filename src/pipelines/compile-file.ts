@@ -22,6 +22,7 @@ import {
 import type { LaneSpec } from './table.ts';
 import { compileExpression, ExpressionError, type CompiledExpression } from './jsonata/transform.ts';
 import { unsafeRegexes } from './jsonata/regex-guard.ts';
+import { laneKey } from './lane-key.ts';
 
 /** The sink types a pipeline may use (the registry of built-in and plugin sinks). */
 export interface SinkTypes {
@@ -142,7 +143,7 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
     const sinkTransform = compileAt(['sinks', i, 'transform'], entry.transform);
     if (!options || !policies) return;
     const spec: LaneSpec = {
-      key: `${name}/${sinkId}`,
+      key: laneKey(name, sinkId),
       pipeline: name,
       sinkId,
       type: entry.type,

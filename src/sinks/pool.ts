@@ -33,11 +33,6 @@ export class SinkPool {
     wanted.forEach((spec, i) => this.prepared.set(spec.key, created[i]!));
   }
 
-  /** Whether the lane for `spec` needs the newly prepared sink (config changed). */
-  changed(spec: LaneSpec): boolean {
-    return this.live.get(spec.key) !== spec.fingerprint;
-  }
-
   /** Hand the prepared sink for `key` to its lane. */
   take(key: string): SinkInstance {
     const p = this.prepared.get(key);

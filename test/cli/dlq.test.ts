@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDlq } from '../../src/cli/dlq.ts';
-import { DeadLetterStore, deadLetterDir, newDeadLetterId, type DeadLetter } from '../../src/dead-letters/store.ts';
+import { DeadLetterStore, newDeadLetterId, type DeadLetter } from '../../src/dead-letters/store.ts';
+import { deadLetterDir } from '../../src/journal/layout.ts';
 
 function capture() {
   let text = '';

@@ -212,8 +212,8 @@ describe('allowIps and trustProxy', () => {
       assert.equal((await post(t.url, { authorization: 'Bearer t' })).status, 403);
     }));
 
-  it(`IPv6 on ::1 (${ipv6 ? 'available' : 'NOT available here: case checks only that detection ran'})`, async () => {
-    if (!ipv6) return assert.equal(ipv6, false);
+  it('IPv6 on ::1', async () => {
+    assert.ok(ipv6, 'IPv6 loopback ::1 is needed for this test and cannot be listened on here');
     await withIngress({ server: { host: '::1' }, auth: { allowIps: ['::1/128'] } }, async (t) =>
       assert.equal((await post(t.url, {})).status, 200),
     );
@@ -229,7 +229,7 @@ describe('allowIps and trustProxy', () => {
   });
 
   it('dual-stack listener: an IPv4 client arrives as ::ffff:127.0.0.1 and matches an IPv4 CIDR', async () => {
-    if (!ipv6) return assert.equal(ipv6, false);
+    assert.ok(ipv6, 'IPv6 loopback ::1 is needed for this test and cannot be listened on here');
     await withIngress({ server: { host: '::' }, auth: { allowIps: ['127.0.0.1/32'] } }, async (t) => {
       assert.equal((await post(`http://127.0.0.1:${t.port}/webhook`, {})).status, 200);
     });

@@ -3,6 +3,7 @@ import type { EventRecord } from '../../events/record.ts';
 import { differences, indentJson } from '../diff.ts';
 import type { Router } from '../router.ts';
 import type { LoadedCase } from './test-file.ts';
+import { laneKey } from '../lane-key.ts';
 
 /**
  * Every way `c` failed against `table` (empty: it passed). Disabled pipelines are tested as if enabled,
@@ -49,7 +50,7 @@ export async function runCase(table: Router, c: LoadedCase): Promise<string[]> {
       continue;
     }
     for (const [sinkId, want] of Object.entries(payloads)) {
-      const key = `${pipeline}/${sinkId}`;
+      const key = laneKey(pipeline, sinkId);
       if (!info.lanes.includes(key)) {
         failures.push(
           `${key}: no such sink (sinks: ${info.lanes.map((l) => l.slice(pipeline.length + 1)).join(', ')})`,

@@ -6,13 +6,6 @@ import { ok, permanent, retryable, type SendOutcome } from '../define.ts';
 
 type IncomingHttpHeaders = Dispatcher.ResponseData['headers'];
 
-/** TLS settings for outgoing connections (`tls:` in a sink's options). */
-export interface TlsOptions {
-  rejectUnauthorized?: boolean;
-  /** A PEM certificate (bundle), or the path of a PEM file relative to the config folder. */
-  ca?: string;
-}
-
 /** One request: the caller has already serialised the body. */
 export interface HttpExchange {
   method: 'POST' | 'PUT' | 'PATCH';

@@ -1,0 +1,11 @@
+// Every path under `storage.dir`, in one place: the journal's segments, the dead-letter queue and the lock.
+import { join } from 'node:path';
+
+/** Folder of the journal's segment files. */
+export const journalDir = (storageDir: string): string => join(storageDir, 'journal');
+
+/** Folder of the dead-letter queue's JSON Lines files. */
+export const deadLetterDir = (storageDir: string): string => join(storageDir, 'dlq');
+
+/** The lock file that keeps a second daemon off the same storage folder. */
+export const lockFile = (storageDir: string): string => join(storageDir, 'hookroute.lock');
