@@ -2,6 +2,15 @@
 import Type, { type Static } from 'typebox';
 import { Duration, Size } from '../schema-kit/units.ts';
 
+const FsyncSchema = Type.Union([Type.Literal('batch'), Type.Literal('always'), Type.Literal('off')], {
+  default: 'batch',
+  description:
+    '`batch`: group commit, one fsync for many requests; `always`: one fsync per event; `off`: no fsync (unsafe on power loss).',
+});
+
+/** How the journal and the dead-letter queue flush to disk: the one definition of the fsync modes. */
+export type FsyncMode = Static<typeof FsyncSchema>;
+
 const Secret = (description: string) => Type.String({ minLength: 1, description, secret: true });
 
 const ServerSchema = Type.Object(
@@ -127,11 +136,7 @@ const PluginsSchema = Type.Object(
 const StorageSchema = Type.Object(
   {
     dir: Type.String({ default: './data', description: 'Journal and dead-letter queue folder.' }),
-    fsync: Type.Union([Type.Literal('batch'), Type.Literal('always'), Type.Literal('off')], {
-      default: 'batch',
-      description:
-        '`batch`: group commit, one fsync for many requests; `always`: one fsync per event; `off`: no fsync (unsafe on power loss).',
-    }),
+    fsync: FsyncSchema,
     maxDiskBytes: Size('10gb', 'Journal size at which ingress answers 503 until the backlog drains.'),
     segmentBytes: Size('64mb', 'Size at which the journal starts a new segment file.'),
   },
@@ -225,7 +230,7 @@ export interface Config {
   validation: { onInvalid: 'quarantine' | 'reject' };
   pipelines: { dir: string; watch: boolean; debounceMs: number; evalTimeoutMs: number };
   plugins: { dir: string };
-  storage: { dir: string; fsync: 'batch' | 'always' | 'off'; maxDiskBytes: number; segmentBytes: number };
+  storage: { dir: string; fsync: FsyncMode; maxDiskBytes: number; segmentBytes: number };
   admin: { enabled: boolean; host: string; port: number; token?: string };
   log: { level: string; format: 'json' | 'pretty' };
   shutdown: { graceMs: number };

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/p
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ValidationIssue } from '../events/record.ts';
+import type { FsyncMode } from '../config/schema.ts';
 
 export type DeadLetterReason =
   | 'delivery_failed'
@@ -61,7 +62,6 @@ export interface DeadLetterTake {
   release(): void;
 }
 
-export type FsyncMode = 'batch' | 'always' | 'off';
 
 const FILE_RE = /^dlq-(\d{8})\.jsonl$/;
 const fileName = (seq: number) => `dlq-${String(seq).padStart(8, '0')}.jsonl`;

@@ -22,11 +22,12 @@ import {
 } from './format.ts';
 import { readSpans } from './read-spans.ts';
 import { scanFrames } from './frame-scan.ts';
+import type { FsyncMode } from '../config/schema.ts';
 
 export interface JournalOptions {
   /** The journal folder itself (`<storage.dir>/journal`). */
   dir: string;
-  fsync: 'batch' | 'always' | 'off';
+  fsync: FsyncMode;
   segmentBytes: number;
   metrics: Metrics;
   logger: Logger;
