@@ -62,7 +62,6 @@ export interface DeadLetterTake {
   release(): void;
 }
 
-
 const FILE_RE = /^dlq-(\d{8})\.jsonl$/;
 const fileName = (seq: number) => `dlq-${String(seq).padStart(8, '0')}.jsonl`;
 
