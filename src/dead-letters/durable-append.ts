@@ -1,9 +1,9 @@
 // Writing a dead letter must not fail the event: on a storage error keep trying, with backoff, until it is stored or we stop.
 import type { DeadLetter, DeadLetterStore } from './store.ts';
-import { backoffDelay } from '../delivery/retry.ts';
+import { backoffDelay } from '../delivery/policy.ts';
 
 /** Backoff for a failing DLQ write (disk full, I/O error). */
-const APPEND_RETRY = { attempts: Infinity, initialDelayMs: 100, maxDelayMs: 30_000 };
+const APPEND_RETRY = { initialDelayMs: 100, maxDelayMs: 30_000 };
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -3,7 +3,7 @@
 // safety net of minutes, so firing up to a tenth of it late costs nothing, while a timer and two abort listeners per
 // delivery were a measurable part of the delivery path. Each attempt still gets its own signal.
 import type { DeliveryMeta, SinkInstance } from '../sinks/define.ts';
-import type { AttemptResult } from './retry.ts';
+import type { AttemptResult } from './verdict.ts';
 
 export interface AttemptRun {
   /** The attempt's result: the sink's answer, or `{ thrown }` on timeout or shutdown (the sink's signal is then aborted). */

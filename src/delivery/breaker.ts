@@ -1,5 +1,5 @@
 // Per-lane circuit breaker: after repeated failures the lane pauses, then probes with one delivery before resuming.
-import type { LaneSpec } from '../pipelines/table.ts';
+import type { BreakerPolicy } from './policy.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -17,7 +17,7 @@ export class Breaker {
   private listeners: ((state: BreakerState) => void)[] = [];
 
   constructor(
-    private readonly policy: LaneSpec['breaker'],
+    private readonly policy: BreakerPolicy,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -15,7 +15,8 @@ import {
 import { AttemptRunner } from './attempt.ts';
 import { appendUntilStored } from '../dead-letters/durable-append.ts';
 import { SinkHandover } from './sink-handover.ts';
-import { backoffDelay, classify, type AttemptResult, type Verdict } from './retry.ts';
+import { backoffDelay, mayRetry, type QueuePolicy } from './policy.ts';
+import { classify, type AttemptResult, type Verdict } from './verdict.ts';
 
 export interface LaneDeps {
   spec: LaneSpec;
@@ -60,7 +61,7 @@ const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, 'half-open': 1,
 const LOG_EVERY_MS = 10_000;
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-function makeQueue(q: LaneSpec['queue']): PQueue {
+function makeQueue(q: QueuePolicy): PQueue {
   return new PQueue({
     concurrency: q.concurrency,
     ...(q.rate ? { intervalCap: q.rate.count, interval: q.rate.intervalMs } : {}),
@@ -326,7 +327,11 @@ export class Lane {
     if (v.kind === 'ok') return this.settle(d, 'delivered');
     this.lastError = v.status === undefined ? v.error : `${v.error} (status ${v.status})`;
     if (v.kind === 'permanent') return this.deadLetter(d, 'permanent_error', v.error, v.status);
-    if (d.attempts >= this.spec.retry.attempts) return this.deadLetter(d, 'delivery_failed', v.error, v.status);
+    if (!mayRetry(this.spec.retry, d.attempts, d.firstAttemptAt, this.now())) {
+      const why =
+        d.attempts >= this.spec.retry.attempts ? v.error : `${v.error} (failing for longer than retry.maxAge)`;
+      return this.deadLetter(d, 'delivery_failed', why, v.status);
+    }
     if (this.draining) return this.drop(); // no retries during shutdown: the journal still owes it
     this.counts.retried++;
     (this.m.retries ??= this.deps.metrics.retries.labels(this.labels)).inc();

@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { interpolateEnv, type MissingVar } from '../config/interpolate.ts';
-import { parseDuration, parseRate } from '../schema-kit/units.ts';
+import { compilePolicy } from '../delivery/policy.ts';
 import { parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
 import type { SinkDefinition } from '../sinks/define.ts';
 import { expressionPosition } from './jsonata/expression-position.ts';
@@ -11,14 +11,7 @@ import { canonicalHash } from './jsonata/functions.ts';
 import { globProblem } from './match.ts';
 import type { CompiledLane, CompiledPipeline } from './router.ts';
 import { checkAgainst, keyPath, type KeyPath } from './schema-problems.ts';
-import {
-  BreakerSchema,
-  COMMON_SINK_KEYS,
-  PipelineSchema,
-  QueueSchema,
-  RetrySchema,
-  type PipelineInput,
-} from './schema.ts';
+import { COMMON_SINK_KEYS, PipelineSchema, type PipelineInput } from './schema.ts';
 import type { LaneSpec } from './table.ts';
 import { compileExpression, ExpressionError, type CompiledExpression } from './jsonata/transform.ts';
 import { unsafeRegexes } from './jsonata/regex-guard.ts';
@@ -189,58 +182,19 @@ function sinkOptions(
   return checkAgainst(schema, options, base, at) ? options : undefined;
 }
 
-/** Retry, queue and breaker in milliseconds and numbers: the entry's values, else the sink type's defaults, else the schema's. */
+/** The entry's delivery policy (see delivery/policy.ts); a bad unit becomes a problem at the entry. */
 function lanePolicies(
   def: SinkDefinition,
   entry: Record<string, unknown>,
   base: KeyPath,
   at: (p: KeyPath, m: string) => void,
 ) {
-  const retry = {
-    ...(Value.Default(RetrySchema, {}) as Record<string, unknown>),
-    ...(entry.retry as object | undefined),
-  };
-  const queue = {
-    ...(Value.Default(QueueSchema, {}) as Record<string, unknown>),
-    ...pick(def.defaults ?? {}),
-    ...(entry.queue as object | undefined),
-  };
-  const breaker = {
-    ...(Value.Default(BreakerSchema, {}) as Record<string, unknown>),
-    ...(entry.breaker as object | undefined),
-  };
   try {
-    return {
-      retry: {
-        attempts: retry.attempts as number,
-        initialDelayMs: parseDuration(retry.initialDelay as string | number),
-        maxDelayMs: parseDuration(retry.maxDelay as string | number),
-      },
-      queue: {
-        concurrency: queue.concurrency as number,
-        ...(queue.rate !== undefined ? { rate: parseRate(queue.rate as string) } : {}),
-        capacity: queue.capacity as number,
-      },
-      // The breaker never pauses a sink longer than its retry policy would wait anyway, so it cannot stretch a short schedule.
-      breaker: {
-        threshold: breaker.threshold as number,
-        cooldownMs: Math.min(
-          parseDuration(breaker.cooldown as string | number),
-          parseDuration(retry.maxDelay as string | number),
-        ),
-      },
-    };
+    return compilePolicy(entry, def.defaults);
   } catch (err) {
     at(base, (err as Error).message);
     return undefined;
   }
-}
-
-function pick(defaults: { concurrency?: number; rate?: string }): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (defaults.concurrency !== undefined) out.concurrency = defaults.concurrency;
-  if (defaults.rate !== undefined) out.rate = defaults.rate;
-  return out;
 }
 
 /**

@@ -1,63 +1,6 @@
 // The pipeline file format: one TypeBox schema for `pipelines/*.yaml`, shared by the loader, `validate` and the docs.
 import Type, { type Static } from 'typebox';
-import { Duration } from '../schema-kit/units.ts';
-
-export const RetrySchema = Type.Object(
-  {
-    attempts: Type.Integer({
-      minimum: 1,
-      maximum: 100,
-      default: 8,
-      description: 'Attempts in all, the first one included.',
-    }),
-    initialDelay: Duration(
-      '500ms',
-      'Upper bound of the first backoff (full jitter: the wait is random between 0 and the bound).',
-    ),
-    maxDelay: Duration('5m', 'Largest wait between attempts; also caps `Retry-After`.'),
-  },
-  { additionalProperties: false, description: 'Retries with exponential backoff and full jitter.' },
-);
-
-export const QueueSchema = Type.Object(
-  {
-    concurrency: Type.Integer({
-      minimum: 1,
-      maximum: 1024,
-      default: 4,
-      description: 'Deliveries in flight at once for this sink.',
-    }),
-    rate: Type.Optional(
-      Type.String({
-        pattern: '^\\s*\\d+\\s*/\\s*(\\d+\\s*)?(ms|s|m|h)\\s*$',
-        description: 'Most deliveries per interval, e.g. `1/s`, `100/m`, `5/10s`.',
-        examples: ['1/s'],
-      }),
-    ),
-    capacity: Type.Integer({
-      minimum: 1,
-      maximum: 1_000_000,
-      default: 1000,
-      description: 'Deliveries held in memory; more wait in the journal on disk.',
-    }),
-  },
-  { additionalProperties: false, description: 'The bounded queue in front of the sink.' },
-);
-
-export const BreakerSchema = Type.Object(
-  {
-    threshold: Type.Integer({
-      minimum: 1,
-      default: 10,
-      description: 'Consecutive failed attempts (across all deliveries of this sink) that open the breaker.',
-    }),
-    cooldown: Duration(
-      '10s',
-      'Pause before one probe delivery is let through (half-open); never longer than `retry.maxDelay`.',
-    ),
-  },
-  { additionalProperties: false, description: 'Per-sink circuit breaker.' },
-);
+import { BreakerSchema, QueueSchema, RetrySchema } from '../delivery/policy.ts';
 
 /** Keys every sink entry may carry besides the sink's own options. */
 export const COMMON_SINK_KEYS = ['type', 'name', 'transform', 'retry', 'queue', 'breaker'] as const;

@@ -1,4 +1,5 @@
 // The compiled, immutable routing table that a pipeline load produces and the delivery stage reads.
+import type { DeliveryPolicy } from '../delivery/policy.ts';
 import type { EventRecord } from '../events/record.ts';
 
 /** Everything the delivery stage needs to run one sink of one pipeline (a "lane"). */
@@ -10,9 +11,9 @@ export interface LaneSpec {
   type: string;
   /** The sink's own options (common keys removed), `${VAR}` already interpolated, checked against the sink schema. */
   options: Record<string, unknown>;
-  retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
-  queue: { concurrency: number; rate?: { count: number; intervalMs: number }; capacity: number };
-  breaker: { threshold: number; cooldownMs: number };
+  retry: DeliveryPolicy['retry'];
+  queue: DeliveryPolicy['queue'];
+  breaker: DeliveryPolicy['breaker'];
   /** Changes whenever anything above changes: a reload recreates the sink only when this differs. */
   fingerprint: string;
   /** Pipeline file (absolute) and line of the sink entry, for errors. */

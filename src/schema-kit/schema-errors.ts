@@ -84,7 +84,21 @@ export function describeUnion(schema: JsonSchema | undefined, fallback: string, 
   if (branches.every((b) => 'const' in b))
     return `must be one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}`;
   const patterns = branches.flatMap((b) => (typeof b.pattern === 'string' ? [b.pattern] : []));
-  return hints.find((hint) => patterns.some((p) => hint.matches(p)))?.message ?? fallback;
+  const hinted = hints.find((hint) => patterns.some((p) => hint.matches(p)))?.message;
+  if (hinted) return hinted;
+  const words = branches.map(describeBranch);
+  return words.every((w) => w !== undefined) ? `must be ${words.join(' or ')}` : fallback;
+}
+
+/** `an integer from 1 to 100`, `"unlimited"`: one union branch in words, or undefined when it has no short wording. */
+function describeBranch(b: JsonSchema): string | undefined {
+  if ('const' in b) return JSON.stringify(b.const);
+  if (b.type !== 'integer' && b.type !== 'number') return undefined;
+  const kind = b.type === 'integer' ? 'an integer' : 'a number';
+  const { minimum: min, maximum: max } = b;
+  if (typeof min === 'number' && typeof max === 'number') return `${kind} from ${min} to ${max}`;
+  if (typeof min === 'number') return `${kind} ≥ ${min}`;
+  return typeof max === 'number' ? `${kind} ≤ ${max}` : kind;
 }
 
 /**

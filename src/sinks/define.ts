@@ -1,5 +1,6 @@
 // The sink contract: built-in sinks and plugins are both written against `defineSink`.
 import type { Static, TSchema } from 'typebox';
+import type { QueueDefaults } from '../delivery/policy.ts';
 
 /** Minimal logger interface a sink gets (pino-compatible). */
 export interface SinkLogger {
@@ -66,7 +67,7 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   /** TypeBox schema of the sink's own options (everything but `type`, `name`, `transform`, `retry`, `queue`, `breaker`). */
   options: S;
   /** Queue defaults for this sink type (e.g. Slack: one message a second). */
-  defaults?: { concurrency?: number; rate?: string };
+  defaults?: QueueDefaults;
   create(options: Static<S>, ctx: SinkContext): SinkInstance | Promise<SinkInstance>;
 }
 

@@ -242,6 +242,40 @@ test('attempts run out: dead letter with delivery_failed and the attempt count',
   await lane.close();
 });
 
+test('attempts unlimited: retried past any count until delivered', async () => {
+  const s = scripted((call) =>
+    call < 150 ? { ok: false, retryable: true, error: 'HTTP 503', status: 503 } : undefined,
+  );
+  const { lane, settled, until } = setup(
+    { retry: { attempts: Number.POSITIVE_INFINITY, initialDelayMs: 0, maxDelayMs: 0 } },
+    s.sink,
+  );
+  lane.push(event(1));
+  await until(1);
+  assert.equal(s.calls.length, 150);
+  assert.equal(settled[0]?.result, 'delivered');
+  await lane.close();
+});
+
+test('retry.maxAge: a delivery failing for longer than maxAge is dead-lettered, whatever the attempts left', async () => {
+  let clock = 1_000_000;
+  const s = scripted(() => {
+    clock += 400; // each attempt "takes" 400 ms of the lane's clock
+    return { ok: false, retryable: true, error: 'HTTP 503', status: 503 };
+  });
+  const { lane, dlq, until } = setup(
+    { retry: { attempts: Number.POSITIVE_INFINITY, initialDelayMs: 0, maxDelayMs: 0, maxAgeMs: 1000 } },
+    s.sink,
+    { now: () => clock },
+  );
+  lane.push(event(1));
+  await until(1);
+  assert.equal(s.calls.length, 3, 'attempts at +0, +400, +800 ms; the third ends at +1200 ms, past maxAge');
+  assert.equal(dlq.records[0]?.reason, 'delivery_failed');
+  assert.match(dlq.records[0]!.lastError, /HTTP 503.*retry\.maxAge/);
+  await lane.close();
+});
+
 test('concurrency is respected, and a retry does not hold a slot while it waits', async () => {
   let active = 0;
   let peak = 0;

@@ -71,6 +71,19 @@ describe('describeUnion', () => {
     assert.match(SIZE_HINT.message, /^must be a size such as 512kb/);
     assert.match(DURATION_HINT.message, /^must be a duration such as 250ms/);
   });
+  it('words a union of numbers and literals branch by branch', () => {
+    const count = Type.Union([Type.Integer({ minimum: 1, maximum: 100 }), Type.Literal('unlimited')]);
+    assert.equal(
+      describeUnion(count as unknown as JsonSchema, 'fallback', []),
+      'must be an integer from 1 to 100 or "unlimited"',
+    );
+    const open = Type.Union([Type.Number({ minimum: 0 }), Type.Object({})]);
+    assert.equal(
+      describeUnion(open as unknown as JsonSchema, 'fallback', []),
+      'fallback',
+      'an object branch has no short wording',
+    );
+  });
   it('uses the first hint that matches, and only the hints given', () => {
     const any = { matches: () => true, message: 'first' };
     assert.equal(describeUnion(subschemaAt(schema, ['wait']), 'fallback', [any, DURATION_HINT]), 'first');

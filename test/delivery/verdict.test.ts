@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, classify } from '../../src/delivery/retry.ts';
+import { backoffDelay } from '../../src/delivery/policy.ts';
+import { classify } from '../../src/delivery/verdict.ts';
 
 const policy = { attempts: 10, initialDelayMs: 100, maxDelayMs: 1000 };
 const lowest = () => 0;

@@ -1,0 +1,185 @@
+// The delivery policy of one sink, in one place: the retry/queue/breaker schemas of a pipeline's sink entry, their
+// compiled shapes, the conversion between them and the backoff maths. Changing the retry policy starts and ends here.
+import Type, { type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { Duration, parseDuration, parseRate } from '../schema-kit/units.ts';
+
+export const RetrySchema = Type.Object(
+  {
+    attempts: Type.Union([Type.Integer({ minimum: 1, maximum: 100 }), Type.Literal('unlimited')], {
+      default: 8,
+      description:
+        'Attempts in all, the first one included, or `unlimited` (then bound the time with `maxAge`, or the event waits for the destination as long as it takes).',
+    }),
+    initialDelay: Duration(
+      '500ms',
+      'Upper bound of the first backoff (full jitter: the wait is random between 0 and the bound).',
+    ),
+    maxDelay: Duration('5m', 'Largest wait between attempts; also caps `Retry-After`.'),
+    maxAge: Type.Optional(
+      Duration(
+        undefined,
+        'Dead-letter a delivery that has been failing for longer than this (counted from its first failed attempt), whatever `attempts` says; e.g. `3d`.',
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Retries with exponential backoff and full jitter.' },
+);
+
+export const QueueSchema = Type.Object(
+  {
+    concurrency: Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      default: 4,
+      description: 'Deliveries in flight at once for this sink.',
+    }),
+    rate: Type.Optional(
+      Type.String({
+        pattern: '^\\s*\\d+\\s*/\\s*(\\d+\\s*)?(ms|s|m|h)\\s*$',
+        description: 'Most deliveries per interval, e.g. `1/s`, `100/m`, `5/10s`.',
+        examples: ['1/s'],
+      }),
+    ),
+    capacity: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1000,
+      description: 'Deliveries held in memory; more wait in the journal on disk.',
+    }),
+  },
+  { additionalProperties: false, description: 'The bounded queue in front of the sink.' },
+);
+
+export const BreakerSchema = Type.Object(
+  {
+    threshold: Type.Integer({
+      minimum: 1,
+      default: 10,
+      description: 'Consecutive failed attempts (across all deliveries of this sink) that open the breaker.',
+    }),
+    cooldown: Duration(
+      '10s',
+      'Pause before one probe delivery is let through (half-open); never longer than `retry.maxDelay`.',
+    ),
+  },
+  { additionalProperties: false, description: 'Per-sink circuit breaker.' },
+);
+
+export type RetryInput = Static<typeof RetrySchema>;
+export type QueueInput = Static<typeof QueueSchema>;
+export type BreakerInput = Static<typeof BreakerSchema>;
+
+/** The retry policy in numbers. `attempts` is `Infinity` for `unlimited`. */
+export interface RetryPolicy {
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Give up on a delivery failing for longer than this; absent: only `attempts` bounds it. */
+  maxAgeMs?: number;
+}
+export interface QueuePolicy {
+  concurrency: number;
+  rate?: { count: number; intervalMs: number };
+  capacity: number;
+}
+export interface BreakerPolicy {
+  threshold: number;
+  cooldownMs: number;
+}
+export interface DeliveryPolicy {
+  retry: RetryPolicy;
+  queue: QueuePolicy;
+  breaker: BreakerPolicy;
+}
+
+/** Defaults a sink type may set for its queue (e.g. Slack's one message a second). */
+export interface QueueDefaults {
+  concurrency?: number;
+  rate?: string;
+}
+
+/**
+ * The policy of one sink entry: its own values, else the sink type's queue defaults, else the schemas' defaults.
+ * The input was already checked against the schemas; throws (with a message for the user) on a bad unit.
+ * @example
+ * compilePolicy({ retry: { attempts: 'unlimited', maxAge: '3d' } }).retry // { attempts: Infinity, ..., maxAgeMs: 259200000 }
+ */
+export function compilePolicy(
+  entry: { retry?: unknown; queue?: unknown; breaker?: unknown },
+  typeDefaults: QueueDefaults = {},
+): DeliveryPolicy {
+  const retry = { ...(Value.Default(RetrySchema, {}) as RetryInput), ...(entry.retry as Partial<RetryInput>) };
+  const queue = {
+    ...(Value.Default(QueueSchema, {}) as QueueInput),
+    ...pickDefined(typeDefaults),
+    ...(entry.queue as Partial<QueueInput>),
+  };
+  const breaker = {
+    ...(Value.Default(BreakerSchema, {}) as BreakerInput),
+    ...(entry.breaker as Partial<BreakerInput>),
+  };
+  const maxDelayMs = parseDuration(retry.maxDelay);
+  return {
+    retry: {
+      attempts: retry.attempts === 'unlimited' ? Number.POSITIVE_INFINITY : retry.attempts,
+      initialDelayMs: parseDuration(retry.initialDelay),
+      maxDelayMs,
+      ...(retry.maxAge !== undefined ? { maxAgeMs: parseDuration(retry.maxAge) } : {}),
+    },
+    queue: {
+      concurrency: queue.concurrency,
+      ...(queue.rate !== undefined ? { rate: parseRate(queue.rate) } : {}),
+      capacity: queue.capacity,
+    },
+    // The breaker never pauses a sink longer than its retry policy would wait anyway, so it cannot stretch a short schedule.
+    breaker: { threshold: breaker.threshold, cooldownMs: Math.min(parseDuration(breaker.cooldown), maxDelayMs) },
+  };
+}
+
+function pickDefined(defaults: QueueDefaults): Partial<QueueInput> {
+  const out: Partial<QueueInput> = {};
+  if (defaults.concurrency !== undefined) out.concurrency = defaults.concurrency;
+  if (defaults.rate !== undefined) out.rate = defaults.rate;
+  return out;
+}
+
+/**
+ * Whether a failed delivery gets another attempt: attempts left, and (with `maxAge`) not failing for too long.
+ * @example
+ * mayRetry({ attempts: Infinity, initialDelayMs: 500, maxDelayMs: 300_000, maxAgeMs: 60_000 }, 40, t0, t0 + 61_000) // false
+ */
+export function mayRetry(
+  policy: RetryPolicy,
+  attempts: number,
+  firstFailureAt: number | undefined,
+  now: number,
+): boolean {
+  if (attempts >= policy.attempts) return false;
+  if (policy.maxAgeMs === undefined || firstFailureAt === undefined) return true;
+  return now - firstFailureAt < policy.maxAgeMs;
+}
+
+/**
+ * Wait before attempt `attempt + 1`, where `attempt` counts the failures so far (1 = after the first failure).
+ * Full jitter: uniform in [0, min(maxDelay, initialDelay * 2^(attempt-1))], so many failing senders spread out
+ * instead of retrying in lockstep. A destination's Retry-After is a floor (capped by maxDelay, so a hostile
+ * header cannot park a lane for days).
+ * @example
+ * backoffDelay(3, { attempts: 8, initialDelayMs: 500, maxDelayMs: 300_000 }) // somewhere in 0..2000
+ */
+export function backoffDelay(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs'>,
+  random: () => number = Math.random,
+  retryAfterMs?: number,
+): number {
+  const exp = Math.max(0, Math.floor(attempt) - 1);
+  // 2^exp overflows to Infinity for large exp; min() then keeps it at maxDelay.
+  const bound = Math.max(0, Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** exp));
+  const r = random();
+  const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
+  const jittered = Math.min(bound, Math.floor(unit * (bound + 1)));
+  if (retryAfterMs === undefined || !Number.isFinite(retryAfterMs) || retryAfterMs <= 0) return jittered;
+  return Math.max(jittered, Math.min(Math.ceil(retryAfterMs), policy.maxDelayMs));
+}
