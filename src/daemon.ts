@@ -1,4 +1,4 @@
-// Wires the stages together — ingress → journal/engine → pipelines → lanes → sinks — and owns start, reload and stop.
+// Wires the stages together — ingress → journal/engine → pipelines → lanes → sinks — and owns start and stop (reload.ts reloads).
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from './config/schema.ts';
@@ -13,7 +13,7 @@ import { CompileCache } from './pipelines/compile-cache.ts';
 import { loadPipelines } from './pipelines/load.ts';
 import { watchPipelines } from './pipelines/watch.ts';
 import type { LaneSpec, RoutingTable } from './pipelines/table.ts';
-import { loadSinkTypes, sameSinkTypes, type SinkRegistry } from './sinks/registry.ts';
+import { loadSinkTypes } from './sinks/registry.ts';
 import { SinkPool } from './sinks/pool.ts';
 import { DeadLetterStore } from './dead-letters/store.ts';
 import { watchBacklogHeap } from './delivery/backlog-heap.ts';
@@ -21,6 +21,9 @@ import { DeliveryEngine } from './delivery/engine.ts';
 import { Lane } from './delivery/lane.ts';
 import { acquireStorageLock, type StorageLock } from './journal/storage-lock.ts';
 import { formatProblem } from './schema-kit/yaml-source.ts';
+import { pipelinesView } from './admin/pipelines-view.ts';
+import { replayOnline } from './dead-letters/replay-online.ts';
+import { createReloader, type Loaded, type ReloadResult } from './reload.ts';
 import { deadLetterDir, journalDir } from './journal/layout.ts';
 
 export interface Daemon {
@@ -28,7 +31,7 @@ export interface Daemon {
   readonly adminPort: number | undefined;
   readonly metrics: Metrics;
   /** Reload plugins and pipelines; a broken file keeps its previous version. */
-  reload(reason: string): Promise<{ ok: boolean; errors: string[] }>;
+  reload(reason: string): Promise<ReloadResult>;
   /** Graceful stop: 503 for new requests, answer in-flight ones, let queues deliver for the grace period, flush, close. */
   stop(): Promise<void>;
   /** Resolves once stop() has finished. */
@@ -42,46 +45,45 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
   const lock: StorageLock = await acquireStorageLock(config.storage.dir);
   const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
   try {
-    let registry: SinkRegistry;
-    {
-      const loaded = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
-      registry = loaded.registry;
-      for (const p of loaded.problems) logger.error({ problem: formatProblem(p) }, 'plugin not loaded');
-    }
-    let lastLoadErrors: string[] = [];
+    const plugins = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
+    for (const p of plugins.problems) logger.error({ problem: formatProblem(p) }, 'plugin not loaded');
     // A reload compiles only the pipeline files whose content changed; the others keep their compiled pipeline, lanes and sinks.
     const compileCache = new CompileCache();
     const first = await loadPipelines({
       dir: config.pipelines.dir,
-      sinkTypes: registry,
+      sinkTypes: plugins.registry,
       evalTimeoutMs: config.pipelines.evalTimeoutMs,
       baseDir: config.baseDir,
       version: 1,
       cache: compileCache,
     });
-    lastLoadErrors = first.problems.map(formatProblem);
-    for (const e of lastLoadErrors) logger.error({ problem: e }, 'pipeline not loaded');
-    if (first.table.pipelines.length === 0) {
+    const loaded: Loaded = {
+      table: first.table,
+      registry: plugins.registry,
+      loadErrors: first.problems.map(formatProblem),
+    };
+    for (const e of loaded.loadErrors) logger.error({ problem: e }, 'pipeline not loaded');
+    if (loaded.table.pipelines.length === 0) {
       logger.warn(
         { dir: config.pipelines.dir },
         'no pipelines loaded: accepted events are stored, then counted as unmatched (hookroute_events_unmatched_total) and go nowhere; add pipeline files to the folder (see the shipped ./pipelines)',
       );
     }
-    let table: RoutingTable = first.table;
-    metrics.pipelinesLoaded.set(table.pipelines.length);
+    metrics.pipelinesLoaded.set(loaded.table.pipelines.length);
 
     const sinks = new SinkPool({ baseDir: config.baseDir, logger, metrics });
-    await sinks.prepare(table, registry);
+    await sinks.prepare(loaded.table, loaded.registry);
     cleanups.push(() => sinks.closeAll());
 
     const deadLetters = await DeadLetterStore.open(deadLetterDir(config.storage.dir), { fsync: config.storage.fsync });
     cleanups.push(() => deadLetters.close());
 
     const lanes = new Map<string, Lane>();
-    const payloadFor = (key: string) => (event: Parameters<RoutingTable['payload']>[1]) => table.payload(key, event);
+    const payloadFor = (key: string) => (event: Parameters<RoutingTable['payload']>[1]) =>
+      loaded.table.payload(key, event);
     const engine = await DeliveryEngine.open({
       storage: config.storage,
-      table: () => table,
+      table: () => loaded.table,
       createLane: (spec: LaneSpec, onSettled) => {
         metrics.laneStarts.inc();
         const lane = new Lane({
@@ -116,80 +118,15 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     let listening = true;
     cleanups.push(() => ingress.close());
 
-    // Reloads run one at a time; a reload asked for while one runs is coalesced into one more run.
-    let reloading: Promise<{ ok: boolean; errors: string[] }> | undefined;
-    let again = false;
-    const reloadOnce = async (reason: string) => {
-      const started = performance.now();
-      const t = [started];
-      const loaded = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
-      // Unchanged plugins: keep the registry object, which keeps every compiled pipeline in the cache valid.
-      if (!sameSinkTypes(registry, loaded.registry)) registry = loaded.registry;
-      t.push(performance.now());
-      const result = await loadPipelines({
-        dir: config.pipelines.dir,
-        sinkTypes: registry,
-        evalTimeoutMs: config.pipelines.evalTimeoutMs,
-        baseDir: config.baseDir,
-        previous: table,
-        version: table.version + 1,
-        cache: compileCache,
-      });
-      t.push(performance.now());
-      await sinks.prepare(result.table, registry);
-      t.push(performance.now());
-      table = result.table;
-      engine.tableChanged();
-      sinks.retireUnused(table);
-      t.push(performance.now());
-      const round = (x: number) => Math.round(x * 10) / 10;
-      const stagesMs = {
-        plugins: round(t[1]! - t[0]!),
-        pipelines: round(t[2]! - t[1]!),
-        sinks: round(t[3]! - t[2]!),
-        swap: round(t[4]! - t[3]!),
-      };
-      const recompiled = result.compiled.length;
-      const errors = [...loaded.problems, ...result.problems].map(formatProblem);
-      lastLoadErrors = errors;
-      metrics.reloads.inc({ result: errors.length ? 'error' : 'ok' });
-      metrics.pipelinesLoaded.set(table.pipelines.length);
-      const ms = round(performance.now() - started);
-      if (errors.length)
-        logger.error(
-          { reason, ms, stagesMs, recompiled, version: table.version, errors },
-          'pipelines reloaded with errors (broken files keep their previous version)',
-        );
-      else
-        logger.info(
-          { reason, ms, stagesMs, recompiled, version: table.version, pipelines: table.pipelines.length },
-          'pipelines reloaded',
-        );
-      return { ok: errors.length === 0, errors };
-    };
-    const reload = (reason: string): Promise<{ ok: boolean; errors: string[] }> => {
-      if (reloading) {
-        again = true;
-        return reloading;
-      }
-      reloading = (async () => {
-        try {
-          let r = await reloadOnce(reason);
-          while (again) {
-            again = false;
-            r = await reloadOnce('coalesced');
-          }
-          return r;
-        } catch (err) {
-          metrics.reloads.inc({ result: 'error' });
-          logger.error({ err }, 'reload failed; previous pipelines keep running');
-          return { ok: false, errors: [(err as Error).message] };
-        } finally {
-          reloading = undefined;
-        }
-      })();
-      return reloading;
-    };
+    const reload = createReloader({
+      config,
+      state: loaded,
+      cache: compileCache,
+      sinks,
+      applied: () => engine.tableChanged(),
+      metrics,
+      logger,
+    });
 
     if (config.pipelines.watch) {
       const watcher = watchPipelines(
@@ -211,33 +148,18 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
         readiness: () => ({
           listening,
           storageWritable: engine.writable() && existsSync(journalDir(config.storage.dir)),
-          pipelinesLoaded: table.pipelines.length > 0 || lastLoadErrors.length === 0,
+          pipelinesLoaded: loaded.table.pipelines.length > 0 || loaded.loadErrors.length === 0,
         }),
-        pipelines: () => ({
-          version: table.version,
-          loadErrors: lastLoadErrors,
-          pipelines: table.pipelines.map((p) => ({
-            ...p,
-            sinks: p.lanes.map((key) => ({
-              key,
-              ...(lanes.get(key)?.stats() ?? {}),
-              ...(engine.stats().lanes[key] ?? {}),
-            })),
-          })),
-        }),
+        pipelines: () =>
+          pipelinesView({
+            table: loaded.table,
+            loadErrors: loaded.loadErrors,
+            laneStats: (key) => lanes.get(key)?.stats(),
+            backlog: () => engine.stats().lanes,
+          }),
         reload: () => reload('admin'),
         dlqList: async (filter) => deadLetters.summary(filter),
-        dlqReplay: async (filter) => {
-          const taken = await deadLetters.take(filter);
-          try {
-            await engine.replay(taken.records);
-          } catch (err) {
-            taken.release();
-            throw err;
-          }
-          await taken.commit();
-          return { replayed: taken.records.length };
-        },
+        dlqReplay: (filter) => replayOnline(deadLetters, engine, filter),
       });
       adminPort = (await admin.listen()).port;
       cleanups.push(() => admin?.close());
@@ -273,7 +195,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     };
 
     logger.info(
-      { port: ingressPort, adminPort, pipelines: table.pipelines.length, storage: config.storage.dir },
+      { port: ingressPort, adminPort, pipelines: loaded.table.pipelines.length, storage: config.storage.dir },
       'hookroute started',
     );
     return { ingressPort, adminPort, metrics, reload, stop, stopped };

@@ -163,7 +163,15 @@ const AdminSchema = Type.Object(
 const LogSchema = Type.Object(
   {
     level: Type.Union(
-      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      [
+        Type.Literal('fatal'),
+        Type.Literal('error'),
+        Type.Literal('warn'),
+        Type.Literal('info'),
+        Type.Literal('debug'),
+        Type.Literal('trace'),
+        Type.Literal('silent'),
+      ],
       {
         default: 'info',
         description: 'Lowest level written.',
@@ -205,33 +213,26 @@ export const ConfigSchema = Type.Object(
 /** The config as written in YAML (after `${VAR}` interpolation and defaults). */
 export type ConfigInput = Static<typeof ConfigSchema>;
 
-/** The config after loading: sizes in bytes, durations in milliseconds, paths absolute. */
+type Input = ConfigInput;
+
+/**
+ * The config after loading: sizes in bytes, durations in milliseconds, paths absolute. Derived from the schema's type:
+ * sections taken as written are the schema's own, and only the converted keys are spelled out here.
+ */
 export interface Config {
   /** Absolute path of the config file, or undefined for built-in defaults. */
   file: string | undefined;
   /** Folder relative paths were resolved against. */
   baseDir: string;
-  server: {
-    host: string;
-    port: number;
-    path: string;
-    maxBodyBytes: number;
-    maxHeaderBytes: number;
-    trustProxy: string[];
-    maxConnections: number;
+  server: Omit<Input['server'], 'maxBodyBytes' | 'maxHeaderBytes'> & { maxBodyBytes: number; maxHeaderBytes: number };
+  auth: Omit<Input['auth'], 'oauth2'> & {
+    oauth2?: Omit<NonNullable<Input['auth']['oauth2']>, 'tokenTtl'> & { tokenTtlMs: number };
   };
-  auth: {
-    mode: 'none' | 'basic' | 'token' | 'oauth2';
-    basic?: { username: string; password: string };
-    token?: { value: string; header?: string };
-    oauth2?: { clients: { id: string; secret: string }[]; tokenTtlMs: number; signingKey?: string };
-    allowIps: string[];
-  };
-  validation: { onInvalid: 'quarantine' | 'reject' };
-  pipelines: { dir: string; watch: boolean; debounceMs: number; evalTimeoutMs: number };
-  plugins: { dir: string };
-  storage: { dir: string; fsync: FsyncMode; maxDiskBytes: number; segmentBytes: number };
-  admin: { enabled: boolean; host: string; port: number; token?: string };
-  log: { level: string; format: 'json' | 'pretty' };
+  validation: Input['validation'];
+  pipelines: Pick<Input['pipelines'], 'dir' | 'watch'> & { debounceMs: number; evalTimeoutMs: number };
+  plugins: Input['plugins'];
+  storage: Pick<Input['storage'], 'dir' | 'fsync'> & { maxDiskBytes: number; segmentBytes: number };
+  admin: Input['admin'];
+  log: Input['log'];
   shutdown: { graceMs: number };
 }

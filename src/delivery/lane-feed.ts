@@ -1,7 +1,7 @@
 // Feeds one lane: live events while it keeps up, its backlog read back from the journal (in order) once it fell behind.
 import type { EventRecord } from '../events/record.ts';
 import type { LaneSpec } from '../pipelines/table.ts';
-import type { OwedIndex } from '../journal/owed-index.ts';
+import type { OwedView } from '../storage/event-store.ts';
 
 /** What the engine needs from a lane (`Lane` in `lane.ts` provides it). */
 export interface EngineLane {
@@ -18,7 +18,7 @@ export interface EngineLane {
 
 /** The engine state a feed reads. */
 export interface FeedSource {
-  readonly index: OwedIndex;
+  readonly index: OwedView;
   /** Highest id whose routing is in the index: a refill never reads past it. */
   head(): number;
   /** False while the engine is not started or is stopping: no refills then. */

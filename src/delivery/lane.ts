@@ -273,6 +273,7 @@ export class Lane {
         d.payload = await this.payloadFn(d.event);
         d.hasPayload = true;
       } catch (err) {
+        this.deps.metrics.pipelineErrors.inc({ pipeline: this.spec.pipeline, stage: 'transform' });
         this.deadLetter(d, 'transform_error', message(err));
         return;
       }

@@ -14,7 +14,9 @@ import type { Lane } from '../../src/delivery/lane.ts';
 import { HandoffRefused, type EventRecord, type IncomingEvent } from '../../src/events/record.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { LaneSpec, PipelineInfo, RouteDecision, RoutingTable } from '../../src/pipelines/table.ts';
+import type { EventStore } from '../../src/storage/event-store.ts';
 import { HeldLane, laneSpec } from '../fixtures/lanes.ts';
+import { emptyDisk, MemoryStore } from '../fixtures/memory-store.ts';
 
 // The real Lane must fit what the engine drives.
 const laneFits: Lane extends EngineLane ? true : false = true;
@@ -68,6 +70,7 @@ async function harness(
   t: RoutingTable,
   storage: Partial<EngineDeps['storage']> = {},
   storageDir = dir,
+  store?: EventStore,
 ): Promise<Harness> {
   let current = t;
   const lanes = new Map<string, HeldLane>();
@@ -85,6 +88,7 @@ async function harness(
     metrics,
     logger: silentLogger,
     reloadGraceMs: 0,
+    ...(store ? { store } : {}),
   });
   engines.push(engine);
   return { engine, lanes, deadLetters, metrics, setTable: (nt) => (current = nt) };
@@ -113,6 +117,39 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('DeliveryEngine', () => {
+  it('runs on any storage driver: the same engine over an in-memory EventStore delivers, finishes and resumes', async () => {
+    const disk = emptyDisk();
+    const specs = [spec('p/a'), spec('q/b')];
+    const t = table(specs, (e) => ({ lanes: (e.body.n as number) % 2 ? ['p/a'] : ['p/a', 'q/b'] }));
+    const h = await harness(t, {}, dir, new MemoryStore(disk));
+    h.engine.start();
+    await Promise.all(range(1, 10).map((n) => h.engine.accept(event(n))));
+    await until(() => h.lanes.get('p/a')!.received.length === 10, 'routed to p/a');
+    h.lanes.get('p/a')!.deliver();
+    assert.deepEqual([...disk.events.keys()], [2, 4, 6, 8, 10], 'only what q/b still owes is kept');
+    await h.engine.shutdown(0);
+
+    const h2 = await harness(t, {}, dir, new MemoryStore(disk));
+    h2.engine.start();
+    await until(() => h2.lanes.get('q/b')?.received.length === 5, 'q/b resumed from the driver');
+    assert.deepEqual(h2.lanes.get('q/b')!.received, [2, 4, 6, 8, 10]);
+    assert.equal(h2.lanes.get('p/a')!.received.length, 0, 'nothing finished is delivered again');
+    h2.lanes.get('q/b')!.deliver();
+    assert.equal(disk.events.size, 0);
+  });
+
+  it('counts one match per pipeline that wants an event (not per sink)', async () => {
+    const specs = [spec('p/a'), spec('p/b'), spec('q/c')];
+    const t = table(specs, (e) => ({ lanes: (e.body.n as number) % 2 ? ['p/a', 'p/b'] : ['p/a', 'p/b', 'q/c'] }));
+    const h = await harness(t);
+    h.engine.start();
+    await Promise.all(range(1, 6).map((n) => h.engine.accept(event(n))));
+    await until(() => h.lanes.get('p/a')!.received.length === 6, 'routed');
+    const text = await h.metrics.registry.metrics();
+    assert.match(text, /hookroute_pipeline_matches_total\{pipeline="p"\} 6/);
+    assert.match(text, /hookroute_pipeline_matches_total\{pipeline="q"\} 3/);
+  });
+
   it('pushes every accepted event to each lane that owes it, in order, and finishes it when all settle', async () => {
     const t = table([spec('p/a'), spec('p/b'), spec('q/c')], (e) => ({
       lanes: (e.body.n as number) % 2 ? ['p/a', 'p/b'] : ['p/a', 'q/c'],

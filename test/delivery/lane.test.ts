@@ -380,7 +380,9 @@ test('breaker opens after repeated failures, pauses the lane without using attem
 
 test('a transform error goes to the dead-letter queue at once, without a send', async () => {
   const s = scripted(() => undefined);
+  const metrics = new Metrics({ processMetrics: false });
   const { lane, dlq, settled, until } = setup({}, s.sink, {
+    metrics,
     payload: async () => {
       throw new Error('JSONata: $undefinedFn is not a function');
     },
@@ -393,6 +395,10 @@ test('a transform error goes to the dead-letter queue at once, without a send', 
   assert.equal(dlq.records[0]?.attempts, 0);
   assert.equal('payload' in dlq.records[0]!, false);
   assert.match(dlq.records[0]!.lastError, /undefinedFn/);
+  assert.match(
+    await metrics.registry.metrics(),
+    /hookroute_pipeline_errors_total\{pipeline="p1",stage="transform"\} 1/,
+  );
   await lane.close();
 });
 

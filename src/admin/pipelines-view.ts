@@ -1,0 +1,33 @@
+// The JSON of GET /pipelines: each loaded pipeline with its sinks' live counters and backlog, plus the load errors.
+import type { PipelineInfo, RoutingTable } from '../pipelines/table.ts';
+
+export interface PipelinesViewSources {
+  table: RoutingTable;
+  loadErrors: string[];
+  /** A running lane's counters (delivered, retried, breaker, last error...), if the lane runs. */
+  laneStats: (key: string) => object | undefined;
+  /** What storage owes each lane and what the lane holds in memory. */
+  backlog: () => Record<string, { owed: number; inMemory: number }>;
+}
+
+export interface PipelinesView {
+  version: number;
+  loadErrors: string[];
+  pipelines: (PipelineInfo & { sinks: ({ key: string } & object)[] })[];
+}
+
+/**
+ * @example
+ * pipelinesView({ table, loadErrors: [], laneStats: (k) => lanes.get(k)?.stats(), backlog: () => engine.stats().lanes });
+ */
+export function pipelinesView(src: PipelinesViewSources): PipelinesView {
+  const backlog = src.backlog();
+  return {
+    version: src.table.version,
+    loadErrors: src.loadErrors,
+    pipelines: src.table.pipelines.map((p) => ({
+      ...p,
+      sinks: p.lanes.map((key) => ({ key, ...(src.laneStats(key) ?? {}), ...(backlog[key] ?? {}) })),
+    })),
+  };
+}
