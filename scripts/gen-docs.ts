@@ -1,4 +1,4 @@
-// `npm run docs`: rewrites config.example.yaml, docs/config.md, docs/errors.md and the README's config reference block from their schemas and tables.
+// `npm run docs`: rewrites config.example.yaml, docs/config.md, docs/errors.md, docs/sinks.md and the README's config reference block from their schemas and tables.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,8 @@ import {
   replaceReferenceBlock,
 } from '../src/config/docs.ts';
 import { renderErrorDoc } from '../src/errors.ts';
+import { BUILT_IN_SINKS } from '../src/sinks/registry.ts';
+import { renderSinkDocs } from '../src/sinks/docs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,6 +31,9 @@ async function main(): Promise<void> {
   console.log('wrote docs/config.md');
   await writeFile(path.join(root, 'docs', 'errors.md'), renderErrorDoc());
   console.log('wrote docs/errors.md');
+  const builtIns = BUILT_IN_SINKS.map((definition) => ({ definition, origin: 'built-in' }));
+  await writeFile(path.join(root, 'docs', 'sinks.md'), renderSinkDocs(builtIns));
+  console.log('wrote docs/sinks.md');
   // README.md belongs to its own author: only the block between the markers is ours, and only when the markers are there.
   const readmeFile = path.join(root, 'README.md');
   const readme = await readIfExists(readmeFile);

@@ -91,8 +91,12 @@ function buildProgram(setCode: (p: Promise<number>) => void): Command {
   program
     .command('schema')
     .description('print the schemas the daemon validates against')
-    .addOption(new Option('--format <format>', 'json or asyncapi').default('json'))
-    .action(async (o: { format?: string }) => setCode((await import('./schema.ts')).runSchema(o, process.stdout)));
+    .addOption(new Option('--format <format>', 'json or asyncapi (with --sinks: json or markdown)').default('json'))
+    .option('--sinks', "the sink types' option schemas (built-ins and plugins) instead of the event schemas")
+    .addOption(configOpt())
+    .action(async (o: { format?: string; sinks?: boolean; config?: string }) =>
+      setCode((await import('./schema.ts')).runSchema(o, process.stdout)),
+    );
 
   for (const cmd of [program, ...program.commands, ...dlq.commands]) cmd.exitOverride();
   return program;

@@ -4,11 +4,20 @@ import type { TSchema } from 'typebox';
 import pkg from '../../package.json' with { type: 'json' };
 import { KNOWN_EVENT_NAMES, OTHER_EVENT_LABEL, SPEC_EVENT_NAMES, hasSpecSchema } from '../events/catalog.ts';
 import { EVENT_SCHEMAS, GenericEventSchema, MESSAGES } from '../events/schemas.ts';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { silentLogger } from '../log.ts';
+import { formatProblem } from '../schema-kit/yaml-source.ts';
+import { renderSinkDocs, sinkSchemaDocument } from '../sinks/docs.ts';
+import { loadSinkTypes } from '../sinks/registry.ts';
 
 /** Options of `hookroute schema`. */
 export interface SchemaOptions {
-  /** `json` (default): eventName → JSON Schema. `asyncapi`: an AsyncAPI 2.6 YAML document. */
+  /** `json` (default): eventName → JSON Schema. `asyncapi`: an AsyncAPI 2.6 YAML document. `markdown`: with `sinks`. */
   format?: string;
+  /** Print the sink types' option schemas instead (built-ins and, with `config`, the plugins of its `plugins.dir`). */
+  sinks?: boolean;
+  config?: string;
 }
 
 /** Key under which the JSON format lists the schema used for every eventName not in the catalog. */
@@ -80,6 +89,7 @@ export function asyncApiDocument(): Record<string, unknown> {
  */
 export async function runSchema(opts: SchemaOptions, out: NodeJS.WritableStream): Promise<number> {
   const format = opts.format ?? 'json';
+  if (opts.sinks) return runSinkSchema(opts, format, out);
   if (format === 'json') {
     out.write(`${JSON.stringify(schemaDocument(), null, 2)}\n`);
     return 0;
@@ -91,4 +101,25 @@ export async function runSchema(opts: SchemaOptions, out: NodeJS.WritableStream)
   }
   process.stderr.write(`error: unknown --format "${format}" (json or asyncapi)\n`);
   return 2;
+}
+
+/** `hookroute schema --sinks`: the option schemas of every sink type the daemon would load, as JSON or markdown. */
+async function runSinkSchema(opts: SchemaOptions, format: string, out: NodeJS.WritableStream): Promise<number> {
+  if (format !== 'json' && format !== 'markdown') {
+    process.stderr.write(`error: unknown --format "${format}" with --sinks (json or markdown)\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = await loadConfig(opts.config !== undefined ? { file: opts.config } : {});
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    return 1;
+  }
+  const { registry, problems } = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger: silentLogger });
+  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+  const sinks = registry.types().map((type) => ({ definition: registry.get(type)!, origin: registry.origin(type) }));
+  out.write(format === 'markdown' ? renderSinkDocs(sinks) : `${JSON.stringify(sinkSchemaDocument(sinks), null, 2)}\n`);
+  return problems.length > 0 ? 1 : 0;
 }

@@ -1,27 +1,8 @@
 // Generates `config.example.yaml` and the markdown config reference from `ConfigSchema`, so the docs cannot drift from the code.
-import { stringify } from 'yaml';
-import { Duration, Size } from '../schema-kit/units.ts';
+import { describe, flow, referenceTable, type SchemaNode as Node } from '../schema-kit/schema-docs.ts';
 import { ConfigSchema } from './schema.ts';
 
-interface Node {
-  type?: string;
-  description?: string;
-  default?: unknown;
-  examples?: unknown[];
-  secret?: boolean;
-  const?: unknown;
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  anyOf?: Node[];
-  items?: Node;
-  properties?: Record<string, Node>;
-  required?: string[];
-}
-
 const ROOT = ConfigSchema as unknown as Node;
-const SIZE_PATTERN = (Size('0', '') as unknown as Node).anyOf?.[0]?.pattern;
-const DURATION_PATTERN = (Duration(undefined, '') as unknown as Node).anyOf?.[0]?.pattern;
 
 /** Start and end markers of the generated block in README.md and docs/config.md. */
 export const REFERENCE_START = '<!-- config-reference:start -->';
@@ -58,26 +39,7 @@ export function renderConfigExample(): string {
  * const readme = replaceReferenceBlock(await readFile('README.md', 'utf8'), renderConfigReference());
  */
 export function renderConfigReference(): string {
-  const rows = ['| Key | Type | Default | Description |', '|---|---|---|---|'];
-  const walk = (node: Node, path: string) => {
-    for (const [name, child] of Object.entries(node.properties ?? {})) {
-      const key = path ? `${path}.${name}` : name;
-      const optional = !(node.required ?? []).includes(name) && child.default === undefined;
-      const def =
-        child.default === undefined || isEmptyObject(child.default)
-          ? optional
-            ? 'not set'
-            : child.default === undefined
-              ? 'required'
-              : ''
-          : `\`${flow(child.default)}\``;
-      rows.push(`| \`${key}\` | ${typeName(child)} | ${def} | ${cell(describe(child))} |`);
-      if (child.properties) walk(child, key);
-      if (child.items?.properties) walk(child.items, `${key}[]`);
-    }
-  };
-  walk(ROOT, '');
-  return `${rows.join('\n')}\n`;
+  return referenceTable(ROOT);
 }
 
 /**
@@ -173,47 +135,6 @@ function exampleValue(node: Node, path: string[]): string {
   return `<${path[path.length - 1]}>`;
 }
 
-/** The description, plus the allowed values when it does not already name each of them. */
-function describe(node: Node): string {
-  const text = node.description ?? '';
-  const values = literals(node);
-  if (!values || values.every((v) => text.includes(`\`${v}\``))) return text;
-  return `${text}${text ? ' ' : ''}One of: ${values.map((v) => `\`${v}\``).join(', ')}.`;
-}
-
-function literals(node: Node): string[] | undefined {
-  return node.anyOf?.every((b) => 'const' in b) ? node.anyOf.map((b) => String(b.const)) : undefined;
-}
-
-function typeName(node: Node): string {
-  const values = literals(node);
-  if (values) return values.map((v) => `\`${v}\``).join(' \\| ');
-  const pattern = node.anyOf?.find((b) => b.pattern)?.pattern;
-  if (pattern === SIZE_PATTERN) return 'size';
-  if (pattern === DURATION_PATTERN) return 'duration';
-  if (node.type === 'array')
-    return node.items?.properties ? 'list of objects' : `list of ${node.items?.type ?? 'value'}s`;
-  if (node.type === 'integer' && node.minimum !== undefined && node.maximum !== undefined)
-    return `integer ${node.minimum}–${node.maximum}`;
-  if (node.type === 'integer' && node.minimum !== undefined) return `integer ≥ ${node.minimum}`;
-  if (node.type === 'string' && node.secret) return 'string (secret)';
-  return node.type ?? 'value';
-}
-
 function comment(text: string, indent: string): string[] {
   return text ? [`${indent}# ${text}`] : [];
-}
-
-/** A value as one line of YAML flow style (`[]`, `0.0.0.0`, `"::"`). */
-function flow(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(flow).join(', ')}]`;
-  return stringify(value).trimEnd();
-}
-
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-function isEmptyObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
