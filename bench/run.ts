@@ -10,7 +10,7 @@ import { machineInfo } from './harness/machine.ts';
 import { benchDir } from './harness/paths.ts';
 import { evaluateTargets, summarize, toMarkdown, type BenchReport, type ScenarioResult } from './harness/report.ts';
 import { backlog } from './scenarios/backlog.ts';
-import { ceiling, naive } from './scenarios/baselines.ts';
+import { ceiling, durableCeiling, naive } from './scenarios/baselines.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { httpSink } from './scenarios/http-sink.ts';
 import { ingress } from './scenarios/ingress.ts';
@@ -18,8 +18,8 @@ import { reload } from './scenarios/reload.ts';
 import { route } from './scenarios/route.ts';
 import { Unavailable, type BenchContext, type Figures, type Scenario, type Series } from './scenarios/types.ts';
 
-/** Baselines first, so a scenario's ratio is computed against a machine state measured minutes earlier. */
-const ALL: Scenario[] = [ceiling, naive, ingress, route, fanout, httpSink, backlog, reload];
+/** Baselines first in each round; rounds repeat the whole list, so baselines interleave with the scenarios. */
+const ALL: Scenario[] = [ceiling, durableCeiling, naive, ingress, route, fanout, httpSink, backlog, reload];
 
 const USAGE = `usage: tsx bench/run.ts [--quick] [--only a,b] [--runs N] [--out DIR] [--duration SEC] [--backlog-events N] [--cpu-prof]
 scenarios: ${ALL.map((s) => s.name).join(', ')}`;
@@ -65,37 +65,47 @@ function parse() {
   };
 }
 
-async function runScenario(s: Scenario, ctx: BenchContext, runs: number): Promise<ScenarioResult> {
-  const figures: Figures[] = [];
-  const notes: string[] = [];
-  let series: Record<string, Series> | undefined;
-  let reason: string | undefined;
+/** Every run of every scenario, round-robin (round 1 of all, then round 2, ...), so a busy minute on a shared
+ * machine hits baselines and scenarios alike instead of one scenario's every run. */
+async function runInterleaved(scenarios: Scenario[], ctx: BenchContext, runs: number): Promise<ScenarioResult[]> {
+  const state = scenarios.map(() => ({
+    figures: [] as Figures[],
+    notes: [] as string[],
+    series: undefined as Record<string, Series> | undefined,
+    reason: undefined as string | undefined,
+  }));
   for (let i = 1; i <= runs; i++) {
-    ctx.log(`${s.name}: run ${i}/${runs}`);
-    try {
-      const out = await s.run(ctx);
-      figures.push(out.figures);
-      series = out.series ?? series;
-      for (const n of out.notes ?? []) if (notes.length < 20) notes.push(`run ${i}: ${n}`);
-    } catch (err) {
-      // Unavailable is expected while the daemon is being built; anything else is a harness or daemon failure.
-      reason =
-        err instanceof Unavailable
-          ? err.message
-          : `error: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
-      ctx.log(`${s.name}: ${reason}`);
-      break;
+    for (const [k, s] of scenarios.entries()) {
+      const st = state[k]!;
+      if (st.reason) continue; // a scenario that failed once is not retried
+      ctx.log(`${s.name}: run ${i}/${runs}`);
+      try {
+        const out = await s.run(ctx);
+        st.figures.push(out.figures);
+        st.series = out.series ?? st.series;
+        for (const n of out.notes ?? []) if (st.notes.length < 20) st.notes.push(`run ${i}: ${n}`);
+      } catch (err) {
+        // Unavailable is expected while the daemon is being built; anything else is a harness or daemon failure.
+        st.reason =
+          err instanceof Unavailable
+            ? err.message
+            : `error: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
+        ctx.log(`${s.name}: ${st.reason}`);
+      }
     }
   }
-  const base = { name: s.name, kind: s.kind, measures: s.measures, runs: figures, summary: summarize(figures) };
-  if (figures.length === 0) return { ...base, status: 'unavailable', reason: reason ?? 'no runs' };
-  return {
-    ...base,
-    status: 'ok',
-    ...(reason ? { reason: `only ${figures.length}/${runs} runs: ${reason}` } : {}),
-    ...(series ? { series } : {}),
-    ...(notes.length ? { notes } : {}),
-  };
+  return scenarios.map((s, k) => {
+    const { figures, notes, series, reason } = state[k]!;
+    const base = { name: s.name, kind: s.kind, measures: s.measures, runs: figures, summary: summarize(figures) };
+    if (figures.length === 0) return { ...base, status: 'unavailable' as const, reason: reason ?? 'no runs' };
+    return {
+      ...base,
+      status: 'ok' as const,
+      ...(reason ? { reason: `only ${figures.length}/${runs} runs: ${reason}` } : {}),
+      ...(series ? { series } : {}),
+      ...(notes.length ? { notes } : {}),
+    };
+  });
 }
 
 async function main(): Promise<void> {
@@ -115,12 +125,12 @@ async function main(): Promise<void> {
     throughputSec: opts.durationSec,
     latencySec: opts.durationSec,
     connections: opts.quick ? 16 : 64,
+    sweepConnections: opts.quick ? [] : [16, 256],
     backlogEvents: opts.backlogEvents,
     log: (msg) => process.stderr.write(`[bench] ${msg}\n`),
   };
   ctx.log(`pinning: ${plan.note}; bodies from ${mix.source}`);
-  const results: ScenarioResult[] = [];
-  for (const s of opts.scenarios) results.push(await runScenario(s, ctx, opts.runs));
+  const results: ScenarioResult[] = await runInterleaved(opts.scenarios, ctx, opts.runs);
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),

@@ -7,7 +7,7 @@ import { measureIngress } from '../harness/measure.ts';
 import { benchDir } from '../harness/paths.ts';
 import type { BenchContext, RunOutput, Scenario } from './types.ts';
 
-async function runBaseline(ctx: BenchContext, script: string): Promise<RunOutput> {
+async function runBaseline(ctx: BenchContext, script: string, sweep = false): Promise<RunOutput> {
   const outDir = await mkdtemp(join(tmpdir(), 'hookroute-bench-baseline-'));
   const server = spawnServer(['--import', 'tsx', join(benchDir, 'baselines', script)], {
     cores: ctx.serverCores,
@@ -15,7 +15,7 @@ async function runBaseline(ctx: BenchContext, script: string): Promise<RunOutput
   });
   try {
     const port = await server.waitForPort(20_000);
-    return await measureIngress(ctx, `http://127.0.0.1:${port}/webhook`);
+    return await measureIngress(ctx, `http://127.0.0.1:${port}/webhook`, server.pid, { sweep });
   } finally {
     await server.stop();
     await rm(outDir, { recursive: true, force: true });
@@ -27,6 +27,13 @@ export const ceiling: Scenario = {
   kind: 'baseline',
   measures: 'bare uWebSockets.js: read body, JSON.parse, 200 (the most this machine can do)',
   run: (ctx) => runBaseline(ctx, 'ceiling.ts'),
+};
+
+export const durableCeiling: Scenario = {
+  name: 'durable-ceiling',
+  kind: 'baseline',
+  measures: 'bare uWebSockets.js + JSON.parse + group commit (one writev + one fdatasync per batch) before each 200',
+  run: (ctx) => runBaseline(ctx, 'durable-ceiling.ts', true),
 };
 
 export const naive: Scenario = {

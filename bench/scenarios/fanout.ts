@@ -14,7 +14,7 @@ export const fanout: Scenario = {
   async run(ctx) {
     const daemon = await startDaemon(ctx, { pipelines: (out) => fanoutPipeline(SINKS, out) });
     try {
-      const { figures, notes } = await measureIngress(ctx, daemon.url);
+      const { figures, notes } = await measureIngress(ctx, daemon.url, daemon.pid);
       const expected = (figures.accepted! + 1) * SINKS; // +1: the readiness probe event
       const { lines, drainMs } = await waitForSinkLines(daemon.outDir, expected, 5000, ctx.quick ? 20_000 : 300_000);
       return {

@@ -15,7 +15,7 @@ export const httpSink: Scenario = {
     try {
       const daemon = await startDaemon(ctx, { pipelines: () => httpPipeline(`http://127.0.0.1:${receiver.port}/in`) });
       try {
-        const { figures, notes } = await measureIngress(ctx, daemon.url);
+        const { figures, notes } = await measureIngress(ctx, daemon.url, daemon.pid);
         const expected = figures.accepted! + 1; // +1: the readiness probe event
         const t0 = performance.now();
         await receiver.waitFor(expected, ctx.quick ? 20_000 : 300_000);

@@ -15,6 +15,8 @@ export interface BenchContext {
   latencySec: number;
   /** Concurrent connections of the closed-loop generator. */
   connections: number;
+  /** Further connection counts for the sweep of the scenarios that ask for one (`durable-ceiling`, `ingress`, `route`). */
+  sweepConnections: number[];
   /** Events posted while the backlog scenario's sink is down. */
   backlogEvents: number;
   log(msg: string): void;

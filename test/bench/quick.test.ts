@@ -8,7 +8,17 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const EXPECTED = ['ceiling', 'naive', 'ingress', 'route', 'fanout', 'http-sink', 'backlog', 'reload'];
+const EXPECTED = [
+  'ceiling',
+  'durable-ceiling',
+  'naive',
+  'ingress',
+  'route',
+  'fanout',
+  'http-sink',
+  'backlog',
+  'reload',
+];
 
 test(
   'bench --quick writes JSON, markdown and SVG with an entry for every scenario and baseline',
