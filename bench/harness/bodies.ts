@@ -1,9 +1,5 @@
 // The request bodies the load generator cycles through: a weighted, pre-serialised mix of realistic Iterable events.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { fallbackSampleEvent } from './fallback-samples.ts';
-import { repoRoot } from './paths.ts';
+import { sampleEvent } from '../../src/events/samples.ts';
 
 /** Roughly how a marketing send looks on the wire: sends dominate, then opens, clicks, the rare bounce. */
 const MIX: [eventName: string, weight: number][] = [
@@ -28,23 +24,8 @@ const MIX: [eventName: string, weight: number][] = [
 export interface BodyMix {
   /** Serialised JSON bodies, in send order. */
   bodies: string[];
-  /** Where the shapes came from (the real sample generator or the bench fallback). */
+  /** Where the shapes came from. */
   source: string;
-}
-
-type SampleFn = (eventName: string, seq: number) => Record<string, unknown>;
-
-async function sampleGenerator(): Promise<{ fn: SampleFn; source: string }> {
-  const file = join(repoRoot, 'src', 'events', 'samples.ts');
-  if (existsSync(file)) {
-    try {
-      const mod = (await import(pathToFileURL(file).href)) as { sampleEvent?: SampleFn };
-      if (typeof mod.sampleEvent === 'function') return { fn: mod.sampleEvent, source: 'src/events/samples.ts' };
-    } catch {
-      // A half-written samples.ts must not stop the bench; the fallback keeps the shapes realistic.
-    }
-  }
-  return { fn: fallbackSampleEvent, source: 'bench/harness/fallback-samples.ts' };
 }
 
 /**
@@ -52,20 +33,13 @@ async function sampleGenerator(): Promise<{ fn: SampleFn; source: string }> {
  * @example const { bodies } = await loadBodyMix(500); // bodies[0] is a JSON string
  */
 export async function loadBodyMix(count: number): Promise<BodyMix> {
-  const { fn, source } = await sampleGenerator();
   const wheel: string[] = [];
   for (const [name, weight] of MIX) for (let i = 0; i < weight; i++) wheel.push(name);
   const bodies: string[] = [];
   for (let seq = 0; seq < count; seq++) {
     // Stride through the wheel so consecutive requests are different event types, as in a real blast.
     const name = wheel[(seq * 37) % wheel.length]!;
-    let event: Record<string, unknown>;
-    try {
-      event = fn(name, seq);
-    } catch {
-      event = fallbackSampleEvent(name, seq);
-    }
-    bodies.push(JSON.stringify(event));
+    bodies.push(JSON.stringify(sampleEvent(name, seq)));
   }
-  return { bodies, source };
+  return { bodies, source: 'src/events/samples.ts' };
 }

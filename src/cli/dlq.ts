@@ -11,8 +11,7 @@ import { deadLetterDir } from '../journal/layout.ts';
 import { replayOffline, type ReplayDeps, type ReplayResult } from '../dead-letters/replay.ts';
 import { acquireStorageLock, lockHolder } from '../journal/storage-lock.ts';
 import { silentLogger } from '../log.ts';
-import { loadPipelines } from '../pipelines/load.ts';
-import { loadSinkTypes } from '../sinks/registry.ts';
+import { loadOffline } from './load-offline.ts';
 
 export interface DlqOptions {
   config?: string;
@@ -166,14 +165,8 @@ async function offlineReplay(
   if (!(await exists(deadLetterDir(config.storage.dir))))
     return { replayed: 0, delivered: 0, failed: 0, missing: 0, skipped: 0 };
   const logger = silentLogger;
-  const { registry, problems: pluginProblems } = await loadSinkTypes({ pluginsDir: config.plugins.dir, logger });
-  const { table, problems } = await loadPipelines({
-    dir: config.pipelines.dir,
-    sinkTypes: registry,
-    evalTimeoutMs: config.pipelines.evalTimeoutMs,
-    baseDir: config.baseDir,
-  });
-  for (const p of [...pluginProblems, ...problems]) err.write(`warning: ${formatProblem(p)}\n`);
+  const { registry, table, problems } = await loadOffline(config, logger);
+  for (const p of problems) err.write(`warning: ${formatProblem(p)}\n`);
   const controller = new AbortController();
   const createSink: ReplayDeps['createSink'] = async (spec) => {
     const def = registry.get(spec.type);

@@ -4,11 +4,10 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { formatProblem, type Problem } from '../schema-kit/yaml-source.ts';
 import { silentLogger } from '../log.ts';
-import { loadPipelines } from '../pipelines/load.ts';
 import { Router } from '../pipelines/router.ts';
 import { readTestFile } from '../pipelines/testing/test-file.ts';
 import { runCase } from '../pipelines/testing/test-runner.ts';
-import { loadSinkTypes } from '../sinks/registry.ts';
+import { loadOffline } from './load-offline.ts';
 
 const TEST_FILE = /\.test\.ya?ml$/i;
 
@@ -27,17 +26,8 @@ export async function runTest(
 ): Promise<number> {
   try {
     const config = await loadConfig(opts.config !== undefined ? { file: opts.config } : {});
-    const { registry, problems: pluginProblems } = await loadSinkTypes({
-      pluginsDir: config.plugins.dir,
-      logger: silentLogger,
-    });
-    const loaded = await loadPipelines({
-      dir: config.pipelines.dir,
-      sinkTypes: registry,
-      evalTimeoutMs: config.pipelines.evalTimeoutMs,
-      baseDir: config.baseDir,
-    });
-    const problems: Problem[] = [...pluginProblems, ...loaded.problems];
+    const loaded = await loadOffline(config, silentLogger);
+    const problems: Problem[] = [...loaded.problems];
     const explicit = opts.paths.length > 0;
     const files = await findTestFiles(
       explicit ? opts.paths.map((p) => resolve(p)) : [config.pipelines.dir, join(config.pipelines.dir, 'tests')],

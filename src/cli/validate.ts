@@ -2,8 +2,7 @@
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { formatProblem, type Problem } from '../schema-kit/yaml-source.ts';
 import { silentLogger } from '../log.ts';
-import { loadPipelines } from '../pipelines/load.ts';
-import { loadSinkTypes } from '../sinks/registry.ts';
+import { loadOffline } from './load-offline.ts';
 
 /**
  * Check everything `start` would load, without starting anything. Exit code 0 (and a one-line summary) or 1 (problems listed on `out`).
@@ -18,17 +17,7 @@ export async function runValidate(
 ): Promise<number> {
   try {
     const config = await loadConfig(opts.config !== undefined ? { file: opts.config } : {});
-    const { registry, problems: pluginProblems } = await loadSinkTypes({
-      pluginsDir: config.plugins.dir,
-      logger: silentLogger,
-    });
-    const { table, problems: pipelineProblems } = await loadPipelines({
-      dir: config.pipelines.dir,
-      sinkTypes: registry,
-      evalTimeoutMs: config.pipelines.evalTimeoutMs,
-      baseDir: config.baseDir,
-    });
-    const problems = [...pluginProblems, ...pipelineProblems];
+    const { registry, table, problems } = await loadOffline(config, silentLogger);
     if (problems.length) return report(problems, out);
     const sinks = table.pipelines.reduce((n, p) => n + p.lanes.length, 0);
     const plugins = new Set(

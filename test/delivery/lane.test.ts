@@ -15,6 +15,7 @@ import type { DeliveryMeta, SendOutcome, SinkInstance } from '../../src/sinks/de
 import { createHttpSink } from '../../src/sinks/http.ts';
 import { DeadLetterStore, type DeadLetter } from '../../src/dead-letters/store.ts';
 import { Lane, type LaneDeps } from '../../src/delivery/lane.ts';
+import { laneSpec } from '../fixtures/lanes.ts';
 
 type Overrides = {
   retry?: Partial<LaneSpec['retry']>;
@@ -23,18 +24,14 @@ type Overrides = {
 };
 
 function spec(o: Overrides = {}): LaneSpec {
-  return {
-    key: 'p1/s1',
-    pipeline: 'p1',
-    sinkId: 's1',
+  return laneSpec('p1/s1', {
     type: 'test',
-    options: {},
     retry: { attempts: 5, initialDelayMs: 5, maxDelayMs: 20, ...o.retry },
     queue: { concurrency: 4, capacity: 100, ...o.queue },
     breaker: { threshold: 100, cooldownMs: 50, ...o.breaker },
     fingerprint: 'f',
     source: { file: '/x.yaml', line: 1 },
-  };
+  });
 }
 
 function event(id: number): EventRecord {

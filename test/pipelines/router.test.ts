@@ -4,22 +4,17 @@ import type { EventRecord } from '../../src/events/record.ts';
 import { Router, type CompiledPipeline } from '../../src/pipelines/router.ts';
 import { compileExpression, NEEDS_JSONATA, type CompiledExpression } from '../../src/pipelines/jsonata/transform.ts';
 import type { LaneSpec } from '../../src/pipelines/table.ts';
+import { laneSpec } from '../fixtures/lanes.ts';
 
 const limits = { timeoutMs: 100 };
 
 function lane(pipeline: string, sinkId: string): LaneSpec {
-  return {
-    key: `${pipeline}/${sinkId}`,
-    pipeline,
-    sinkId,
+  return laneSpec(`${pipeline}/${sinkId}`, {
     type: 'stdout',
-    options: {},
-    retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
     queue: { concurrency: 1, capacity: 1 },
-    breaker: { threshold: 1, cooldownMs: 1 },
     fingerprint: 'f',
     source: { file: `/p/${pipeline}.yaml`, line: 1 },
-  };
+  });
 }
 
 function pipeline(
