@@ -23,8 +23,9 @@ import { acquireStorageLock, type StorageLock } from './journal/storage-lock.ts'
 import { formatProblem } from './schema-kit/yaml-source.ts';
 import { pipelinesView } from './admin/pipelines-view.ts';
 import { replayOnline } from './dead-letters/replay-online.ts';
-import { createReloader, type Loaded, type ReloadResult } from './reload.ts';
-import { deadLetterDir, journalDir } from './journal/layout.ts';
+import { createReloader, lastGoodFiles, type Loaded, type ReloadResult } from './reload.ts';
+import { LastGoodVersions } from './pipelines/last-good.ts';
+import { deadLetterDir, journalDir, lastGoodDir } from './journal/layout.ts';
 
 export interface Daemon {
   readonly ingressPort: number;
@@ -49,6 +50,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     for (const p of plugins.problems) logger.error({ problem: formatProblem(p) }, 'plugin not loaded');
     // A reload compiles only the pipeline files whose content changed; the others keep their compiled pipeline, lanes and sinks.
     const compileCache = new CompileCache();
+    const lastGood = new LastGoodVersions(lastGoodDir(config.storage.dir));
     const first = await loadPipelines({
       dir: config.pipelines.dir,
       sinkTypes: plugins.registry,
@@ -56,12 +58,15 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       baseDir: config.baseDir,
       version: 1,
       cache: compileCache,
+      lastGood,
     });
     const loaded: Loaded = {
       table: first.table,
       registry: plugins.registry,
       loadErrors: first.problems.map(formatProblem),
+      lastGood: lastGoodFiles(first),
     };
+    metrics.pipelinesLastGood.set(loaded.lastGood.length);
     for (const e of loaded.loadErrors) logger.error({ problem: e }, 'pipeline not loaded');
     if (loaded.table.pipelines.length === 0) {
       logger.warn(
@@ -122,6 +127,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       config,
       state: loaded,
       cache: compileCache,
+      lastGood,
       sinks,
       applied: () => engine.tableChanged(),
       metrics,
@@ -154,6 +160,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
           pipelinesView({
             table: loaded.table,
             loadErrors: loaded.loadErrors,
+            lastGood: loaded.lastGood,
             laneStats: (key) => lanes.get(key)?.stats(),
             backlog: () => engine.stats().lanes,
           }),

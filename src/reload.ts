@@ -3,7 +3,8 @@ import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './admin/metrics.ts';
 import type { CompileCache } from './pipelines/compile-cache.ts';
-import { loadPipelines } from './pipelines/load.ts';
+import type { LastGoodVersions } from './pipelines/last-good.ts';
+import { loadPipelines, type LoadResult } from './pipelines/load.ts';
 import type { RoutingTable } from './pipelines/table.ts';
 import { loadSinkTypes, sameSinkTypes, type SinkRegistry } from './sinks/registry.ts';
 import type { SinkPool } from './sinks/pool.ts';
@@ -20,12 +21,15 @@ export interface Loaded {
   registry: SinkRegistry;
   /** Problems of the last load, as `file:line:col: message` (shown in /pipelines). */
   loadErrors: string[];
+  /** Broken files that run their last good version. */
+  lastGood: string[];
 }
 
 export interface ReloaderDeps {
   config: Config;
   state: Loaded;
   cache: CompileCache;
+  lastGood: LastGoodVersions;
   sinks: SinkPool;
   /** The new table is in `state.table`: apply it to the running lanes. */
   applied: () => void;
@@ -60,6 +64,7 @@ export function createReloader(deps: ReloaderDeps): (reason: string) => Promise<
       previous: state.table,
       version: state.table.version + 1,
       cache: deps.cache,
+      lastGood: deps.lastGood,
     });
     t.push(performance.now());
     await deps.sinks.prepare(result.table, state.registry);
@@ -78,6 +83,8 @@ export function createReloader(deps: ReloaderDeps): (reason: string) => Promise<
     const recompiled = result.compiled.length;
     const errors = [...loaded.problems, ...result.problems].map(formatProblem);
     state.loadErrors = errors;
+    state.lastGood = lastGoodFiles(result);
+    metrics.pipelinesLastGood.set(state.lastGood.length);
     metrics.reloads.inc({ result: errors.length ? 'error' : 'ok' });
     metrics.pipelinesLoaded.set(state.table.pipelines.length);
     const ms = round(performance.now() - started);
@@ -118,4 +125,9 @@ export function createReloader(deps: ReloaderDeps): (reason: string) => Promise<
     })();
     return running;
   };
+}
+
+/** The files of a load that run their last good version. */
+export function lastGoodFiles(result: LoadResult): string[] {
+  return result.files.filter((f) => f.lastGood).map((f) => f.file);
 }

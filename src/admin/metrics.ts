@@ -41,6 +41,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly pipelinesLastGood = new Gauge({
+    name: 'hookroute_pipelines_last_good',
+    help: 'Pipeline files that are broken and run their last good version (kept under storage.dir) instead.',
+    registers: [this.registry],
+  });
   readonly pipelineMatches = new Counter({
     name: 'hookroute_pipeline_matches_total',
     help: 'Events matched, by pipeline.',

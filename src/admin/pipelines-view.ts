@@ -4,6 +4,8 @@ import type { PipelineInfo, RoutingTable } from '../pipelines/table.ts';
 export interface PipelinesViewSources {
   table: RoutingTable;
   loadErrors: string[];
+  /** Broken files running their last good version. */
+  lastGood: string[];
   /** A running lane's counters (delivered, retried, breaker, last error...), if the lane runs. */
   laneStats: (key: string) => object | undefined;
   /** What storage owes each lane and what the lane holds in memory. */
@@ -13,18 +15,20 @@ export interface PipelinesViewSources {
 export interface PipelinesView {
   version: number;
   loadErrors: string[];
+  lastGood: string[];
   pipelines: (PipelineInfo & { sinks: ({ key: string } & object)[] })[];
 }
 
 /**
  * @example
- * pipelinesView({ table, loadErrors: [], laneStats: (k) => lanes.get(k)?.stats(), backlog: () => engine.stats().lanes });
+ * pipelinesView({ table, loadErrors: [], lastGood: [], laneStats: (k) => lanes.get(k)?.stats(), backlog: () => engine.stats().lanes });
  */
 export function pipelinesView(src: PipelinesViewSources): PipelinesView {
   const backlog = src.backlog();
   return {
     version: src.table.version,
     loadErrors: src.loadErrors,
+    lastGood: src.lastGood,
     pipelines: src.table.pipelines.map((p) => ({
       ...p,
       sinks: p.lanes.map((key) => ({ key, ...(src.laneStats(key) ?? {}), ...(backlog[key] ?? {}) })),

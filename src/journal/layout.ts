@@ -9,3 +9,6 @@ export const deadLetterDir = (storageDir: string): string => join(storageDir, 'd
 
 /** The lock file that keeps a second daemon off the same storage folder. */
 export const lockFile = (storageDir: string): string => join(storageDir, 'hookroute.lock');
+
+/** The last version of each pipeline file that compiled, run at start when the file itself is broken. */
+export const lastGoodDir = (storageDir: string): string => join(storageDir, 'pipelines-last-good');

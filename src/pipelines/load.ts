@@ -4,6 +4,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Problem } from '../schema-kit/yaml-source.ts';
 import type { CompileCache, CompileOutcome } from './compile-cache.ts';
 import { compilePipelineFile, type SinkTypes } from './compile-file.ts';
+import type { LastGoodVersions } from './last-good.ts';
 import { Router, type CompiledPipeline } from './router.ts';
 import type { RoutingTable } from './table.ts';
 
@@ -12,7 +13,8 @@ export type { SinkTypes } from './compile-file.ts';
 export interface LoadResult {
   table: RoutingTable;
   problems: Problem[];
-  files: { file: string; pipeline?: string; ok: boolean }[];
+  /** Per file: whether it compiled; `lastGood` when it did not and its last good version runs instead. */
+  files: { file: string; pipeline?: string; ok: boolean; lastGood?: boolean }[];
   /** Files this load compiled; the others were unchanged and came from `cache`. */
   compiled: string[];
 }
@@ -33,6 +35,11 @@ export interface LoadOptions {
   version?: number;
   /** Compiled files of earlier loads: a file whose content did not change is not compiled again. */
   cache?: CompileCache;
+  /**
+   * The daemon's store of last good versions: every file that compiles is saved there, and a broken file that has no
+   * running version (at start) runs its saved one. Offline commands (`validate`, `test`) leave it out.
+   */
+  lastGood?: LastGoodVersions;
 }
 
 /** Limits on what a pipelines folder may hold, so a stray file cannot exhaust memory. */
@@ -102,8 +109,9 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
     }
     const file = join(dir, name);
     const shown = display(file);
-    const result = compileOne(file, shown, opts, env, compiled);
+    const { outcome: result, text } = compileOne(file, shown, opts, env, compiled);
     problems.push(...result.problems);
+    if (result.pipeline && text !== undefined) keepLastGood(opts.lastGood, file, shown, text, problems);
     outcomes.push({ file, shown, result });
   }
 
@@ -118,7 +126,7 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
   });
   const pipelines: CompiledPipeline[] = [];
   const owner = new Map<string, string>();
-  const fileOk = new Map<string, { pipeline?: string; ok: boolean }>();
+  const fileOk = new Map<string, { pipeline?: string; ok: boolean; lastGood?: boolean }>();
   for (const { file, shown, result } of order) {
     let pipeline = result.pipeline;
     if (pipeline && owner.has(pipeline.info.name)) {
@@ -141,13 +149,22 @@ export async function loadPipelines(opts: LoadOptions): Promise<LoadResult> {
       owner.set(p.info.name, shown);
       pipelines.push(p);
     }
+    const saved = kept.length === 0 ? lastGoodPipeline(opts, env, file, shown, problems) : undefined;
+    if (saved && !owner.has(saved.info.name)) {
+      owner.set(saved.info.name, shown);
+      pipelines.push(saved);
+      fileOk.set(file, { pipeline: saved.info.name, ok: false, lastGood: true });
+      continue;
+    }
     fileOk.set(file, { ...(kept[0] ? { pipeline: kept[0].info.name } : {}), ok: false });
   }
   // Files and pipelines stay in name order whatever order ownership was decided in.
   for (const { file } of outcomes) files.push({ file, ...fileOk.get(file)! });
   const fileIndex = new Map(outcomes.map((o, i) => [o.file, i]));
   pipelines.sort((a, b) => (fileIndex.get(a.info.file) ?? 0) - (fileIndex.get(b.info.file) ?? 0));
-  opts.cache?.keepOnly(new Set(names.map((name) => join(dir, name))));
+  const present = new Set(names.map((name) => join(dir, name)));
+  opts.cache?.keepOnly(present);
+  opts.lastGood?.keepOnly(present);
   return { table: new Router(version, pipelines), problems, files, compiled };
 }
 
@@ -158,31 +175,25 @@ function compileOne(
   opts: LoadOptions,
   env: NodeJS.ProcessEnv,
   compiled: string[],
-): CompileOutcome {
+): { outcome: CompileOutcome; text?: string } {
   let text: string;
   try {
     const info = statSync(file);
     if (info.size > MAX_FILE_BYTES)
       return {
-        problems: [
-          { file: shown, line: 1, col: 1, message: `file is ${info.size} bytes; a pipeline file may be at most 1mb` },
-        ],
+        outcome: {
+          problems: [
+            { file: shown, line: 1, col: 1, message: `file is ${info.size} bytes; a pipeline file may be at most 1mb` },
+          ],
+        },
       };
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return {
-      problems: [
-        {
-          file: shown,
-          line: 1,
-          col: 1,
-          message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        },
-      ],
-    };
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return { outcome: { problems: [{ file: shown, line: 1, col: 1, message: `cannot read: ${code}` }] } };
   }
   const cached = opts.cache?.lookup(file, text, { sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
-  if (cached?.outcome) return cached.outcome;
+  if (cached?.outcome) return { outcome: cached.outcome, text };
   const outcome = compilePipelineFile({
     file,
     displayFile: shown,
@@ -193,7 +204,57 @@ function compileOne(
   });
   compiled.push(file);
   if (cached) opts.cache!.store(file, cached.key, outcome);
-  return outcome;
+  return { outcome, text };
+}
+
+/** Save a file that compiled as its last good version; failing to save is a problem, not a reason to stop. */
+function keepLastGood(
+  lastGood: LastGoodVersions | undefined,
+  file: string,
+  shown: string,
+  text: string,
+  problems: Problem[],
+): void {
+  try {
+    lastGood?.save(file, text);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    problems.push({
+      file: shown,
+      line: 1,
+      col: 1,
+      message: `could not keep this file as its last good version: ${code}`,
+    });
+  }
+}
+
+/** The saved last good version of a broken file, compiled as it would be now; the problem list says it runs. */
+function lastGoodPipeline(
+  opts: LoadOptions,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  shown: string,
+  problems: Problem[],
+): CompiledPipeline | undefined {
+  const saved = opts.lastGood?.read(file);
+  if (!saved) return undefined;
+  const outcome = compilePipelineFile({
+    file,
+    displayFile: `${shown} (last good version)`,
+    text: saved.text,
+    sinkTypes: opts.sinkTypes,
+    env,
+    evalTimeoutMs: opts.evalTimeoutMs,
+  });
+  if (!outcome.pipeline) return undefined; // it no longer compiles either (e.g. its plugin is gone)
+  const when = new Date(saved.savedAt).toISOString();
+  problems.push({
+    file: shown,
+    line: 1,
+    col: 1,
+    message: `running its last good version (saved ${when}) until this file is fixed`,
+  });
+  return outcome.pipeline;
 }
 
 function allOf(table: Router): CompiledPipeline[] {
