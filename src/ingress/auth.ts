@@ -1,7 +1,7 @@
 // Webhook request authentication for the four `auth.mode`s, in the header forms Iterable really sends; all compares constant-time.
 import type { Config } from '../config/schema.ts';
 import type { ErrorCode } from '../errors.ts';
-import type { JwtRefusal, JwtVerifier } from './jwt-verify.ts';
+import { MAX_JWT_LENGTH, type JwtRefusal, type JwtVerifier } from './jwt-verify.ts';
 import type { TokenIssuer } from './oauth.ts';
 import { digest, secretMatches } from './secret-compare.ts';
 import { tokenKey } from './token-cache.ts';
@@ -110,6 +110,7 @@ export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer, 
           // Either verifier may accept; the built-in one is a cheap HMAC check, so it goes first.
           if (issuer?.verify(token)) return true;
           if (!jwt) return 'unauthorized';
+          if (token.length > MAX_JWT_LENGTH) return 'token_malformed';
           const key = tokenKey(token);
           return jwt.cached(key) ?? jwt.verify(token, key);
         },

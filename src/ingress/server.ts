@@ -33,8 +33,6 @@ export interface IngressDeps {
   /** Maps an eventName to a bounded metric label. */
   eventLabel: (eventName: string) => string;
   logger: Logger;
-  /** Clocks for JWT checks (`now`: wall clock for `exp`; `clock`: monotonic, for the JWKS refetch cooldown); tests move them. */
-  jwtClocks?: { now?: () => number; clock?: () => number };
 }
 
 export interface Ingress {
@@ -134,7 +132,7 @@ class UwsIngress implements Ingress {
     this.issuer = oauth2 && oauth2.clients.length > 0 ? new TokenIssuer(oauth2) : undefined;
     if (this.issuer && server.path === TOKEN_PATH)
       throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
-    this.jwt = oauth2?.jwt ? new JwtVerifier(oauth2.jwt, { logger: deps.logger, ...deps.jwtClocks }) : undefined;
+    this.jwt = oauth2?.jwt ? new JwtVerifier(oauth2.jwt, { logger: deps.logger }) : undefined;
     this.quarantineLog = new QuarantineLog(deps.logger);
     this.auth = createAuthenticator(auth, this.issuer, this.jwt);
     this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];

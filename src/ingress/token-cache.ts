@@ -1,12 +1,13 @@
 // Bounded least-recently-used map of token digests to verdicts with an expiry, so a blast re-uses one signature check.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The cache key of a token: its SHA-256. The token itself is never kept, and a lookup's timing can only tell something
  * about a digest, which no one can steer towards a valid token.
  */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64');
+  // One-shot `hash` is about twice as fast as createHash().update().digest() for a token-sized input.
+  return hash('sha256', token, 'base64');
 }
 
 /**

@@ -107,6 +107,7 @@ describe('auth.oauth2.jwt against the real ingress', () => {
           'token_algorithm_refused',
         ],
         ['garbage', 'not-a-jwt', 'token_malformed'],
+        ['oversized (refused before hashing)', `${h}.${'A'.repeat(9000)}.${sig}`, 'token_malformed'],
       ];
       for (const [name, token, reason] of cases) {
         for (let round = 0; round < 2; round++) {
