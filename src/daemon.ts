@@ -123,7 +123,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     let listening = true;
     cleanups.push(() => ingress.close());
 
-    const reload = createReloader({
+    const reloadPipelines = createReloader({
       config,
       state: loaded,
       cache: compileCache,
@@ -133,6 +133,11 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       metrics,
       logger,
     });
+    // SIGHUP and admin reloads also re-read auth.oauth2.jwt's JWKS (a pipeline file change has nothing to do with it).
+    const reload: typeof reloadPipelines = (reason) => {
+      if (reason !== 'file change') void ingress.reloadKeys();
+      return reloadPipelines(reason);
+    };
 
     if (config.pipelines.watch) {
       const watcher = watchPipelines(

@@ -18,6 +18,19 @@ export const ERRORS = {
   not_an_object: { status: 400, message: 'Request body must be one JSON object.' },
   missing_event_name: { status: 400, message: 'Request body must have a non-empty string "eventName".' },
   unauthorized: { status: 401, message: 'Missing or invalid credentials.' },
+  // JWT access tokens (auth.oauth2.jwt): one code per reason, answered with `WWW-Authenticate: Bearer error="invalid_token"`.
+  token_malformed: { status: 401, message: 'Access token is not a well-formed JWT.' },
+  token_algorithm_refused: {
+    status: 401,
+    message: 'Access token is signed with an algorithm not in auth.oauth2.jwt.algorithms.',
+  },
+  token_unknown_key: { status: 401, message: 'Access token is signed by a key (kid) that is not in the JWKS.' },
+  token_bad_signature: { status: 401, message: 'Access token signature does not verify.' },
+  token_expired: { status: 401, message: 'Access token has expired (exp).' },
+  token_not_yet_valid: { status: 401, message: 'Access token is not valid yet (nbf).' },
+  token_wrong_issuer: { status: 401, message: 'Access token comes from another issuer (iss).' },
+  token_wrong_audience: { status: 401, message: 'Access token is meant for another audience (aud).' },
+  token_claims_invalid: { status: 401, message: 'Access token has no exp, or a malformed or future iat/nbf/exp.' },
   forbidden: { status: 403, message: 'Source address is not allowed.' },
   not_found: { status: 404, message: 'No such endpoint.' },
   method_not_allowed: { status: 405, message: 'Method not allowed on this path.' },
@@ -33,6 +46,10 @@ export const ERRORS = {
   shutting_down: { status: 503, message: 'Shutting down; retry later.' },
   storage_full: { status: 503, message: 'Storage is full; retry later.' },
   storage_error: { status: 503, message: 'Storage is failing; retry later.' },
+  auth_unavailable: {
+    status: 503,
+    message: 'The signing keys (JWKS) cannot be fetched, so the access token cannot be checked; retry later.',
+  },
   // Admin listener.
   bad_request: { status: 400, message: 'Query parameters `pipeline` and `sink` must be at most 256 characters.' },
   admin_action_failed: { status: 500, message: 'The admin action failed; see the daemon log.' },

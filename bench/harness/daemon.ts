@@ -16,6 +16,8 @@ export interface DaemonOptions {
   fsync?: 'batch' | 'always' | 'off';
   watch?: boolean;
   logLevel?: string;
+  /** An `auth:` config line, and the headers every request then needs (the readiness check included). */
+  auth?: { yaml: string; headers: Record<string, string> };
 }
 
 export interface Daemon {
@@ -88,6 +90,7 @@ export async function startDaemon(ctx: BenchContext, opts: DaemonOptions): Promi
     `admin: { host: 127.0.0.1, port: ${adminPort} }`,
     `log: { level: ${opts.logLevel ?? 'info'}, format: json }`,
     'shutdown: { grace: 2s }',
+    ...(opts.auth ? [opts.auth.yaml] : []),
   ].join('\n');
   const configFile = join(dir, 'config.yaml');
   await writeFile(configFile, `${config}\n`);
@@ -105,7 +108,7 @@ export async function startDaemon(ctx: BenchContext, opts: DaemonOptions): Promi
     const url = `http://127.0.0.1:${port}/webhook`;
     const res = await request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...opts.auth?.headers },
       body: ctx.bodies[0]!,
       headersTimeout: 10_000,
     });

@@ -31,9 +31,12 @@ export async function closedLoop(opts: {
   /** Send exactly this many requests instead of running for `durationSec`; still stopped after `maxSec`. */
   amount?: number;
   maxSec?: number;
+  /** Sent with every request besides Content-Type (e.g. Authorization). */
+  headers?: Record<string, string>;
 }): Promise<ThroughputResult> {
   const path = new URL(opts.url).pathname;
-  const requests = opts.bodies.map((body) => ({ method: 'POST', path, headers: JSON_HEADERS, body }));
+  const headers = { ...JSON_HEADERS, ...opts.headers };
+  const requests = opts.bodies.map((body) => ({ method: 'POST', path, headers, body }));
   const meter = cpuMeter();
   const instance = autocannon({
     url: opts.url,
@@ -85,8 +88,11 @@ export async function openLoop(opts: {
   maxInFlight?: number;
   /** Leading share of the schedule whose latencies are not recorded (connection set-up, JIT warm-up); default 0.1. */
   warmupShare?: number;
+  /** Sent with every request besides Content-Type (e.g. Authorization). */
+  headers?: Record<string, string>;
 }): Promise<RateResult> {
   const url = new URL(opts.url);
+  const headers = { ...JSON_HEADERS, ...opts.headers };
   const pool = new Pool(url.origin, {
     connections: opts.connections ?? 64,
     pipelining: 1,
@@ -121,7 +127,7 @@ export async function openLoop(opts: {
       .request({
         path: url.pathname,
         method: 'POST',
-        headers: JSON_HEADERS,
+        headers,
         body: opts.bodies[seq % opts.bodies.length]!,
       })
       .then(async (res) => {

@@ -17,13 +17,13 @@ export async function measureIngress(
   ctx: BenchContext,
   url: string,
   pid: number,
-  opts: { sweep?: boolean } = {},
+  opts: { sweep?: boolean; headers?: Record<string, string> } = {},
 ): Promise<RunOutput & { notes: string[] }> {
   // Only the main connection count decides whether the server is usable; a sweep point records its failures.
   const peakAt = async (connections: number, strict = true) => {
     const { result, usPer } = await cpuPer(
       pid,
-      () => closedLoop({ url, bodies: ctx.bodies, connections, durationSec: ctx.throughputSec }),
+      () => closedLoop({ url, headers: opts.headers, bodies: ctx.bodies, connections, durationSec: ctx.throughputSec }),
       (r) => r.total - r.failed,
     );
     if (strict && (result.total === 0 || result.failed > result.total * MAX_FAILED_SHARE)) {
@@ -55,7 +55,7 @@ export async function measureIngress(
   const halfRate = Math.max(10, Math.round(best / 2));
   const { result: half, usPer: halfUs } = await cpuPer(
     pid,
-    () => openLoop({ url, bodies: ctx.bodies, rate: halfRate, durationSec: ctx.latencySec }),
+    () => openLoop({ url, headers: opts.headers, bodies: ctx.bodies, rate: halfRate, durationSec: ctx.latencySec }),
     (r) => r.ok,
   );
   const reasons = [...new Set(half.failures)].slice(0, 5);

@@ -11,6 +11,12 @@ export class Metrics {
     labelNames: ['status'],
     registers: [this.registry],
   });
+  readonly authRefusals = new Counter({
+    name: 'hookroute_ingress_auth_refusals_total',
+    help: 'Ingress requests refused by auth (401, or 503 while the JWKS cannot be had), by reason (the error code).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly ingressLatency = new Histogram({
     name: 'hookroute_ingress_latency_seconds',
     help: 'Time from request start to response, accepted events included (journal fsync inside).',

@@ -132,6 +132,7 @@ function semanticChecks(
     if (mode !== 'none' && auth[mode] === undefined)
       add(['auth', 'mode'], `"${mode}" needs an \`auth.${mode}\` section`);
     checkAddresses(auth.allowIps as string[], ['auth', 'allowIps'], add);
+    if (auth.oauth2 !== undefined) checkOAuth2(auth.oauth2 as Section, add);
   }
   if (valid.has('server')) {
     const server = config.server as Section;
@@ -179,3 +180,45 @@ export function isAddressOrCidr(entry: string): boolean {
     return false;
   }
 }
+
+function checkOAuth2(oauth2: Section, add: (p: KeyPath, m: string) => void): void {
+  const at: KeyPath = ['auth', 'oauth2'];
+  if (oauth2.clients === undefined && oauth2.jwt === undefined)
+    add(at, 'needs `clients` (the built-in token endpoint), `jwt` (your own authorization server), or both');
+  const jwt = oauth2.jwt as Section | undefined;
+  if (jwt === undefined) return;
+  if ((jwt.jwksUrl === undefined) === (jwt.jwksFile === undefined))
+    add([...at, 'jwt'], 'needs exactly one of `jwksUrl` and `jwksFile`');
+  if (typeof jwt.jwksUrl === 'string') {
+    const problem = jwksUrlProblem(jwt.jwksUrl);
+    if (problem) add([...at, 'jwt', 'jwksUrl'], problem);
+  }
+}
+
+/**
+ * Why a JWKS URL is refused, or undefined. Keys fetched over plain HTTP could be swapped on the way, which would let anyone
+ * sign tokens: `http://` is allowed only to a loopback address (a sidecar, or tests). Private addresses are fine: it is the
+ * user's own server.
+ */
+export function jwksUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not a URL`;
+  }
+  if (url.username || url.password) return 'must not carry credentials';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return undefined;
+  return 'must be an https:// URL (http:// only to a loopback address such as 127.0.0.1)';
+}
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return isIP(host) === 6 && LOOPBACK_V6.check(host, 'ipv6');
+}
+
+const LOOPBACK_V6 = new BlockList();
+LOOPBACK_V6.addAddress('::1', 'ipv6');

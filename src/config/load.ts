@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Value } from 'typebox/value';
 import { checkConfig, keyPath, schemaAt } from './check.ts';
 import { interpolateEnv, type MissingVar } from './interpolate.ts';
-import { ConfigSchema, type Config, type ConfigInput } from './schema.ts';
+import { ConfigSchema, type Config, type ConfigInput, type JwtConfig } from './schema.ts';
 import { parseDuration, parseSize } from '../schema-kit/units.ts';
 import { formatProblem, parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
 
@@ -141,9 +141,10 @@ function normalise(c: ConfigInput, file: string | undefined, baseDir: string): C
       ...(oauth2
         ? {
             oauth2: {
-              clients: oauth2.clients,
+              clients: oauth2.clients ?? [],
               tokenTtlMs: parseDuration(oauth2.tokenTtl),
               ...(oauth2.signingKey !== undefined ? { signingKey: oauth2.signingKey } : {}),
+              ...(oauth2.jwt ? { jwt: normaliseJwt(oauth2.jwt, dir) } : {}),
             },
           }
         : {}),
@@ -168,6 +169,19 @@ function normalise(c: ConfigInput, file: string | undefined, baseDir: string): C
     shutdown: { graceMs: parseDuration(c.shutdown.grace) },
   };
 }
+
+function normaliseJwt(jwt: JwtInput, dir: (p: string) => string): JwtConfig {
+  return {
+    ...(jwt.jwksUrl !== undefined ? { jwksUrl: jwt.jwksUrl } : {}),
+    ...(jwt.jwksFile !== undefined ? { jwksFile: dir(jwt.jwksFile) } : {}),
+    issuer: jwt.issuer,
+    audience: typeof jwt.audience === 'string' ? [jwt.audience] : jwt.audience,
+    algorithms: jwt.algorithms,
+    clockToleranceMs: parseDuration(jwt.clockTolerance),
+  };
+}
+
+type JwtInput = NonNullable<NonNullable<ConfigInput['auth']['oauth2']>['jwt']>;
 
 async function existing(file: string): Promise<string | undefined> {
   try {

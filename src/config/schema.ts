@@ -45,6 +45,65 @@ const ServerSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'The public ingress listener.' },
 );
 
+// Only public-key algorithms are listed: `none` and HMAC (`HS256`, ...) cannot be configured, so a token signed with the
+// JWKS's public key as an HMAC secret can never verify.
+const JwtAlgorithmSchema = Type.Union(
+  [
+    Type.Literal('RS256'),
+    Type.Literal('RS384'),
+    Type.Literal('RS512'),
+    Type.Literal('PS256'),
+    Type.Literal('PS384'),
+    Type.Literal('PS512'),
+    Type.Literal('ES256'),
+    Type.Literal('ES384'),
+    Type.Literal('ES512'),
+    Type.Literal('EdDSA'),
+  ],
+  { description: 'A JWS signature algorithm with a public key.' },
+);
+const JWT_ALGORITHMS = JwtAlgorithmSchema.anyOf.map((b) => b.const);
+
+const JwtSchema = Type.Object(
+  {
+    jwksUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Your authorization server's JWKS (signing keys) URL; `https://`, or `http://` to a loopback address only. Set `jwksUrl` or `jwksFile`.",
+        examples: ['https://example.okta.com/oauth2/default/v1/keys'],
+      }),
+    ),
+    jwksFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'A JWKS JSON file instead of `jwksUrl`; read again when it changes and on SIGHUP.',
+        examples: ['./jwks.json'],
+      }),
+    ),
+    issuer: Type.String({
+      minLength: 1,
+      description: 'Required `iss` of access tokens, exactly as your authorization server writes it.',
+      examples: ['https://example.okta.com/oauth2/default'],
+    }),
+    audience: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+      description: 'Accepted `aud` value, or a list of them (a token passes when its `aud` names one).',
+      examples: ['api://hookroute'],
+    }),
+    algorithms: Type.Array(JwtAlgorithmSchema, {
+      minItems: 1,
+      default: ['RS256', 'ES256'],
+      description: `Signature algorithms accepted, from ${JWT_ALGORITHMS.map((a) => `\`${a}\``).join(', ')}; \`none\` and HMAC (\`HS256\`, ...) never are.`,
+    }),
+    clockTolerance: Duration('30s', 'Allowed clock skew when checking `exp`, `nbf` and `iat`.'),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Verify JWT access tokens from your own authorization server (Okta, Auth0, Keycloak, Entra ID, ...) by its JWKS: signature by `kid`, `iss`, `aud`, `exp`, `nbf`.',
+  },
+);
+
 const AuthSchema = Type.Object(
   {
     mode: Type.Union([Type.Literal('none'), Type.Literal('basic'), Type.Literal('token'), Type.Literal('oauth2')], {
@@ -78,24 +137,32 @@ const AuthSchema = Type.Object(
     oauth2: Type.Optional(
       Type.Object(
         {
-          clients: Type.Array(
-            Type.Object(
+          clients: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  id: Type.String({ minLength: 1, description: 'Client id.', examples: ['iterable'] }),
+                  secret: Secret('Client secret (use `${VAR}`).'),
+                },
+                { additionalProperties: false },
+              ),
               {
-                id: Type.String({ minLength: 1, description: 'Client id.', examples: ['iterable'] }),
-                secret: Secret('Client secret (use `${VAR}`).'),
+                minItems: 1,
+                description:
+                  'Clients allowed to obtain tokens from the built-in `POST /oauth/token`. At least one of `clients` and `jwt` is required.',
               },
-              { additionalProperties: false },
             ),
-            { minItems: 1, description: 'Clients allowed to obtain tokens from `POST /oauth/token`.' },
           ),
-          tokenTtl: Duration('1h', 'Lifetime of issued access tokens.'),
+          tokenTtl: Duration('1h', 'Lifetime of access tokens the built-in endpoint issues.'),
           signingKey: Type.Optional(
             Secret('Key that signs issued tokens; default: random per start (tokens do not survive a restart).'),
           ),
+          jwt: Type.Optional(JwtSchema),
         },
         {
           additionalProperties: false,
-          description: 'Built-in OAuth 2.0 client-credentials token endpoint for `mode: oauth2`.',
+          description:
+            'OAuth 2.0 for `mode: oauth2`: the built-in client-credentials token endpoint (`clients`), JWTs from your own authorization server (`jwt`), or both (a token passes when either verifies it).',
         },
       ),
     ),
@@ -226,7 +293,12 @@ export interface Config {
   baseDir: string;
   server: Omit<Input['server'], 'maxBodyBytes' | 'maxHeaderBytes'> & { maxBodyBytes: number; maxHeaderBytes: number };
   auth: Omit<Input['auth'], 'oauth2'> & {
-    oauth2?: Omit<NonNullable<Input['auth']['oauth2']>, 'tokenTtl'> & { tokenTtlMs: number };
+    oauth2?: Omit<OAuth2Input, 'tokenTtl' | 'clients' | 'jwt'> & {
+      tokenTtlMs: number;
+      /** Empty when only `jwt` is configured (then there is no token endpoint). */
+      clients: NonNullable<OAuth2Input['clients']>;
+      jwt?: JwtConfig;
+    };
   };
   validation: Input['validation'];
   pipelines: Pick<Input['pipelines'], 'dir' | 'watch'> & { debounceMs: number; evalTimeoutMs: number };
@@ -236,3 +308,11 @@ export interface Config {
   log: Input['log'];
   shutdown: { graceMs: number };
 }
+
+type OAuth2Input = NonNullable<Input['auth']['oauth2']>;
+
+/** `auth.oauth2.jwt` after loading: exactly one of `jwksUrl` and `jwksFile` (absolute), `audience` always a list. */
+export type JwtConfig = Omit<NonNullable<OAuth2Input['jwt']>, 'audience' | 'clockTolerance'> & {
+  audience: string[];
+  clockToleranceMs: number;
+};

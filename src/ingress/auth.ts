@@ -1,13 +1,23 @@
 // Webhook request authentication for the four `auth.mode`s, in the header forms Iterable really sends; all compares constant-time.
 import type { Config } from '../config/schema.ts';
+import type { ErrorCode } from '../errors.ts';
+import { MAX_JWT_LENGTH, type JwtRefusal, type JwtVerifier } from './jwt-verify.ts';
 import type { TokenIssuer } from './oauth.ts';
 import { digest, secretMatches } from './secret-compare.ts';
+import { tokenKey } from './token-cache.ts';
 
 /** Header values are client-controlled: anything longer than this is refused without hashing. */
 const MAX_CREDENTIAL_LENGTH = 4096;
 const EMPTY = Buffer.alloc(0);
 const TOKEN_SCHEME = /^(bearer|oauth2|token)\s+/i;
 const BASIC_SCHEME = /^basic\s+/i;
+const BEARER_TOKEN = /^(bearer|oauth2)\s+(\S+)\s*$/i;
+
+/** `true` when the request may pass, else the error code to answer with. */
+export type AuthOutcome = true | Extract<ErrorCode, 'unauthorized'> | JwtRefusal;
+
+/** The `WWW-Authenticate` of a 401 for a JWT that did not verify (RFC 6750 section 3.1). */
+export const INVALID_TOKEN_CHALLENGE = 'Bearer realm="hookroute", error="invalid_token"';
 
 /** Checks one request's credentials. Header names are lowercase, as uWS `getHeader` wants them. */
 export interface Authenticator {
@@ -15,9 +25,14 @@ export interface Authenticator {
   readonly extraHeader: string | undefined;
   /** `WWW-Authenticate` value for a 401, or undefined when the mode is `none`. */
   readonly challenge: string | undefined;
-  /** Whether the request may pass. `authorization` and `extra` are the raw header values ('' when absent). */
-  check(authorization: string, extra: string): boolean;
+  /**
+   * Whether the request may pass. `authorization` and `extra` are the raw header values ('' when absent). Synchronous
+   * except for a JWT not seen before, whose signature check is a promise (which never rejects).
+   */
+  check(authorization: string, extra: string): AuthOutcome | Promise<AuthOutcome>;
 }
+
+const refused = (ok: boolean): true | 'unauthorized' => ok || 'unauthorized';
 
 function stripScheme(value: string, scheme: RegExp): string {
   const m = scheme.exec(value);
@@ -29,13 +44,14 @@ function stripScheme(value: string, scheme: RegExp): string {
  *
  * - `basic`: `Basic base64(user:pass)`, or the raw token Iterable may send without the scheme (`base64(user:pass)` or `user:pass`).
  * - `token`: `Bearer X`, `OAuth2 X`, bare `X`, or the custom header.
- * - `oauth2`: `Bearer`/`OAuth2` tokens that `issuer` signed and that have not expired.
+ * - `oauth2`: `Bearer`/`OAuth2` tokens that `issuer` signed and that have not expired, or JWTs that `jwt` verifies.
  *
  * @example
- * const auth = createAuthenticator(config.auth, issuer);
- * if (!auth.check(req.getHeader('authorization'), auth.extraHeader ? req.getHeader(auth.extraHeader) : '')) reply401(auth.challenge);
+ * const auth = createAuthenticator(config.auth, issuer, jwt);
+ * const outcome = auth.check(req.getHeader('authorization'), auth.extraHeader ? req.getHeader(auth.extraHeader) : '');
+ * if (outcome !== true && !(outcome instanceof Promise)) reply401(outcome, auth.challenge);
  */
-export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer): Authenticator {
+export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer, jwt?: JwtVerifier): Authenticator {
   switch (auth.mode) {
     case 'none':
       return { extraHeader: undefined, challenge: undefined, check: () => true };
@@ -46,7 +62,7 @@ export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer):
         extraHeader: undefined,
         challenge: 'Basic realm="hookroute"',
         check(authorization) {
-          if (authorization === '' || authorization.length > MAX_CREDENTIAL_LENGTH) return false;
+          if (authorization === '' || authorization.length > MAX_CREDENTIAL_LENGTH) return 'unauthorized';
           const token = stripScheme(authorization, BASIC_SCHEME);
           // Node's base64 decoder skips junk; only a canonical encoding counts (the check looks at client input only).
           let decoded = Buffer.from(token, 'base64');
@@ -54,7 +70,7 @@ export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer):
           // Both forms are always compared (no short circuit) so timing does not tell which one was close.
           const asBase64 = secretMatches(decoded, expected);
           const asRaw = secretMatches(token, expected);
-          return asBase64 || asRaw;
+          return refused(asBase64 || asRaw);
         },
       };
     }
@@ -78,18 +94,25 @@ export function createAuthenticator(auth: Config['auth'], issuer?: TokenIssuer):
             const custom = secretMatches(extra.trim(), expected);
             ok = ok || custom;
           }
-          return ok;
+          return refused(ok);
         },
       };
     }
     case 'oauth2': {
-      if (!issuer) throw new Error('auth.mode is oauth2 but auth.oauth2 {clients} is missing');
+      if (!issuer && !jwt) throw new Error('auth.mode is oauth2 but auth.oauth2 has neither clients nor jwt');
       return {
         extraHeader: undefined,
         challenge: 'Bearer realm="hookroute"',
         check(authorization) {
-          const m = /^(bearer|oauth2)\s+(\S+)\s*$/i.exec(authorization);
-          return m !== null && issuer.verify(m[2]!);
+          const m = BEARER_TOKEN.exec(authorization);
+          if (m === null) return 'unauthorized';
+          const token = m[2]!;
+          // Either verifier may accept; the built-in one is a cheap HMAC check, so it goes first.
+          if (issuer?.verify(token)) return true;
+          if (!jwt) return 'unauthorized';
+          if (token.length > MAX_JWT_LENGTH) return 'token_malformed';
+          const key = tokenKey(token);
+          return jwt.cached(key) ?? jwt.verify(token, key);
         },
       };
     }

@@ -6,10 +6,11 @@ import { ERRORS, errorBody, statusLine, type ErrorCode } from '../errors.ts';
 import { HandoffRefused, type EventHandoff, type IncomingEvent, type ValidationIssue } from '../events/record.ts';
 import type { Logger } from '../log.ts';
 import { QuarantineLog } from '../events/quarantine-log.ts';
-import { createAuthenticator, type Authenticator } from './auth.ts';
+import { INVALID_TOKEN_CHALLENGE, createAuthenticator, type AuthOutcome, type Authenticator } from './auth.ts';
 import { BodyBuffer, announcedLength, isJsonContentType } from './body.ts';
 import { parseEvent } from './event-body.ts';
 import { IpAllow } from './ip-allow.ts';
+import { JwtVerifier } from './jwt-verify.ts';
 import { MAX_TOKEN_REQUEST_BYTES, TOKEN_RESPONSE_HEADERS, TokenIssuer, handleTokenRequest } from './oauth.ts';
 
 /** uSockets LIBUS_LISTEN_EXCLUSIVE_PORT (the `ListenOptions` enum is declared in the typings but not exported as a value). */
@@ -41,8 +42,10 @@ export interface Ingress {
   stopAccepting(): void;
   /** Resolves when no request is in flight (or after timeoutMs). */
   idle(timeoutMs: number): Promise<void>;
-  /** Close the listen socket (and idle keep-alive connections). */
+  /** Close the listen socket (and idle keep-alive connections); stop refreshing the JWKS. */
   close(): void;
+  /** Load `auth.oauth2.jwt`'s JWKS again now (SIGHUP, admin reload); resolves at once without one. */
+  reloadKeys(): Promise<void>;
   readonly native: boolean;
 }
 
@@ -54,6 +57,8 @@ const TOKEN_PATH = '/oauth/token';
 const ALLOW_POST = [['Allow', 'POST']] as const;
 const RETRY_SOON = [['Retry-After', '1']] as const;
 const RETRY_SHUTDOWN = [['Retry-After', '5']] as const;
+const RETRY_KEYS = [['Retry-After', '10']] as const;
+const INVALID_TOKEN = [['WWW-Authenticate', INVALID_TOKEN_CHALLENGE]] as const;
 const OK_BODY = '{"ok":true}';
 
 type Headers = readonly (readonly [string, string])[];
@@ -70,6 +75,9 @@ class Exchange {
   responded = false;
   /** A hand-off is running: the request counts as in flight until it settles, answered or not. */
   pending = false;
+  /** A JWT's signature check is running: the body is read meanwhile, and handled once both are done. */
+  authPending = false;
+  bodyDone = false;
   released = false;
 
   constructor(
@@ -91,6 +99,8 @@ class Exchange {
     if (this.responded || this.aborted) return;
     if (!this.body.add(chunk)) return this.server.answerError(this, 'payload_too_large', undefined, true);
     if (!isLast) return;
+    this.bodyDone = true;
+    if (this.authPending) return;
     if (this.isToken) this.server.completeToken(this);
     else this.server.completeWebhook(this);
   };
@@ -102,9 +112,11 @@ class UwsIngress implements Ingress {
   private readonly auth: Authenticator;
   private readonly challengeHeaders: Headers;
   private readonly issuer: TokenIssuer | undefined;
+  private readonly jwt: JwtVerifier | undefined;
   private readonly ipAllow: IpAllow;
   private readonly readForwarded: boolean;
   private readonly statusCounters = new Map<number, { inc(): void }>();
+  private readonly refusalCounters = new Map<string, { inc(): void }>();
   private readonly quarantineLog: QuarantineLog;
   private listenSocket: us_listen_socket | undefined;
   private accepting = true;
@@ -116,11 +128,13 @@ class UwsIngress implements Ingress {
     // uWS reads `:name` and `*` in a route as patterns: the webhook path must be literal.
     if (/[:*?#\s]/.test(server.path))
       throw new Error(`server.path "${server.path}" must be a plain path (no ':', '*', '?', '#' or spaces)`);
-    if (auth.mode === 'oauth2' && server.path === TOKEN_PATH)
+    const oauth2 = auth.mode === 'oauth2' ? auth.oauth2 : undefined;
+    this.issuer = oauth2 && oauth2.clients.length > 0 ? new TokenIssuer(oauth2) : undefined;
+    if (this.issuer && server.path === TOKEN_PATH)
       throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
-    this.issuer = auth.mode === 'oauth2' && auth.oauth2 ? new TokenIssuer(auth.oauth2) : undefined;
+    this.jwt = oauth2?.jwt ? new JwtVerifier(oauth2.jwt, { logger: deps.logger }) : undefined;
     this.quarantineLog = new QuarantineLog(deps.logger);
-    this.auth = createAuthenticator(auth, this.issuer);
+    this.auth = createAuthenticator(auth, this.issuer, this.jwt);
     this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];
     // The JS fallback cannot tell the peer address; starting would silently let every source in.
     if (!NATIVE && auth.allowIps.length > 0)
@@ -139,7 +153,9 @@ class UwsIngress implements Ingress {
     this.app.any('/*', (res) => this.answerNow(res, performance.now(), 'not_found'));
   }
 
-  listen(): Promise<{ port: number }> {
+  async listen(): Promise<{ port: number }> {
+    // Keys first, so the first webhooks find them; a JWKS that cannot be had is logged and retried, and does not stop the start.
+    await this.jwt?.start();
     const { host, port } = this.deps.config.server;
     return new Promise((resolve, reject) => {
       const onListen = (socket: us_listen_socket | false) => {
@@ -179,7 +195,12 @@ class UwsIngress implements Ingress {
     });
   }
 
+  async reloadKeys(): Promise<void> {
+    await this.jwt?.keys.refresh('reload');
+  }
+
   close(): void {
+    this.jwt?.close();
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     // Also drops idle keep-alive connections, so the process can exit.
@@ -209,13 +230,18 @@ class UwsIngress implements Ingress {
     }
     const authorization = req.getHeader('authorization');
     const contentType = req.getHeader('content-type');
+    let authPending: Promise<AuthOutcome> | undefined;
     if (!isToken) {
-      const challenge = this.auth.challenge;
-      if (
-        challenge !== undefined &&
-        !this.auth.check(authorization, this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '')
-      ) {
-        return this.answerNow(res, start, 'unauthorized', this.challengeHeaders, closeOnError);
+      if (this.auth.challenge !== undefined) {
+        const outcome = this.auth.check(
+          authorization,
+          this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '',
+        );
+        if (outcome instanceof Promise) authPending = outcome;
+        else if (outcome !== true) {
+          this.countRefusal(outcome);
+          return this.answerNow(res, start, outcome, this.refusalHeaders(outcome), closeOnError);
+        }
       }
       if (!isJsonContentType(contentType))
         return this.answerNow(res, start, 'unsupported_media_type', undefined, closeOnError);
@@ -235,6 +261,37 @@ class UwsIngress implements Ingress {
     this.inFlight++;
     res.onAborted(ex.onAborted);
     res.onData(ex.onData);
+    if (authPending) {
+      ex.authPending = true;
+      authPending.then(
+        (outcome) => this.authSettled(ex, outcome),
+        (err: unknown) => this.failed(ex, err),
+      );
+    }
+  }
+
+  /** A JWT check finished: refuse (closing if the body is still arriving), or go on once the body is complete. */
+  private authSettled(ex: Exchange, outcome: AuthOutcome): void {
+    ex.authPending = false;
+    if (ex.aborted || ex.responded) return;
+    if (outcome !== true) {
+      this.countRefusal(outcome);
+      return this.answerError(ex, outcome, this.refusalHeaders(outcome), !ex.bodyDone);
+    }
+    if (ex.bodyDone) this.completeWebhook(ex);
+  }
+
+  /** 401 with the challenge (RFC 6750 `invalid_token` for a JWT), or 503 + Retry-After while the JWKS cannot be had. */
+  private refusalHeaders(code: Exclude<AuthOutcome, true>): Headers {
+    if (code === 'unauthorized') return this.challengeHeaders;
+    if (code === 'auth_unavailable') return RETRY_KEYS;
+    return INVALID_TOKEN;
+  }
+
+  private countRefusal(code: string): void {
+    let counter = this.refusalCounters.get(code);
+    if (!counter) this.refusalCounters.set(code, (counter = this.deps.metrics.authRefusals.labels(code)));
+    counter.inc();
   }
 
   /** The body is complete: parse, validate, hand off. Any throw becomes a 500, never an unhandled error in uWS's callback. */

@@ -72,7 +72,9 @@ function typeName(node: SchemaNode): string {
   // A mixed union (`attempts: 8` or `unlimited`): each branch by itself.
   if (node.anyOf) return node.anyOf.map((b) => ('const' in b ? `\`${String(b.const)}\`` : typeName(b))).join(' \\| ');
   if (node.type === 'array')
-    return node.items?.properties ? 'list of objects' : `list of ${node.items?.type ?? 'value'}s`;
+    return node.items?.properties
+      ? 'list of objects'
+      : `list of ${node.items?.type ?? (node.items && literals(node.items) ? 'string' : 'value')}s`;
   if (node.type === 'integer' && node.minimum !== undefined && node.maximum !== undefined)
     return `integer ${node.minimum}–${node.maximum}`;
   if (node.type === 'integer' && node.minimum !== undefined) return `integer ≥ ${node.minimum}`;

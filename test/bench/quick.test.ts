@@ -13,6 +13,7 @@ const EXPECTED = [
   'durable-ceiling',
   'naive',
   'ingress',
+  'ingress-jwt',
   'route',
   'fanout',
   'http-sink',

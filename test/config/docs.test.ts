@@ -86,6 +86,8 @@ describe('config.example.yaml content', () => {
     const uncommented = renderConfigExample()
       .split('\n')
       .map((line) => line.replace(/^(\s*)# (\w+:.*|\s+\S.*)$/, '$1$2'))
+      // `jwksFile` is the alternative to `jwksUrl` (exactly one may be set): the example keeps the URL.
+      .filter((line) => !/^\s*jwksFile:/.test(line))
       .join('\n');
     assert.notEqual(uncommented, renderConfigExample());
     const env = {
@@ -102,6 +104,13 @@ describe('config.example.yaml content', () => {
       clients: [{ id: 'iterable', secret: 'cs' }],
       tokenTtlMs: 3_600_000,
       signingKey: 'sk',
+      jwt: {
+        jwksUrl: 'https://example.okta.com/oauth2/default/v1/keys',
+        issuer: 'https://example.okta.com/oauth2/default',
+        audience: ['api://hookroute'],
+        algorithms: ['RS256', 'ES256'],
+        clockToleranceMs: 30_000,
+      },
     });
     assert.equal(config.admin.token, 'at');
   });

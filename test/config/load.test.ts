@@ -111,6 +111,37 @@ describe('loadConfig: broken files', () => {
       expect: ['config.yaml:1:15: auth.mode: "oauth2" needs an `auth.oauth2` section'],
     },
     {
+      name: 'oauth2 with neither clients nor jwt',
+      yaml: 'auth:\n  mode: oauth2\n  oauth2: { tokenTtl: 1h }\n',
+      expect: [
+        'config.yaml:3:11: auth.oauth2: needs `clients` (the built-in token endpoint), `jwt` (your own authorization server), or both',
+      ],
+    },
+    {
+      name: 'jwt: HMAC algorithm, no audience',
+      yaml:
+        'auth:\n  mode: oauth2\n  oauth2:\n    jwt:\n      jwksUrl: https://idp.example/keys\n' +
+        '      issuer: https://idp.example\n      algorithms: [RS256, HS256]\n',
+      expect: [
+        'config.yaml:5:7: auth.oauth2.jwt.audience: is required',
+        'config.yaml:7:27: auth.oauth2.jwt.algorithms[1]: must be one of "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"',
+      ],
+    },
+    {
+      name: 'jwt: both key sources',
+      yaml:
+        'auth:\n  mode: oauth2\n  oauth2:\n    jwt:\n      jwksUrl: https://idp.example/keys\n      jwksFile: ./k.json\n' +
+        '      issuer: https://idp.example\n      audience: a\n',
+      expect: ['config.yaml:5:7: auth.oauth2.jwt: needs exactly one of `jwksUrl` and `jwksFile`'],
+    },
+    {
+      name: 'jwt: plain http to a non-loopback JWKS',
+      yaml: 'auth:\n  mode: oauth2\n  oauth2:\n    jwt:\n      jwksUrl: http://10.0.0.5/keys\n      issuer: i\n      audience: a\n',
+      expect: [
+        'config.yaml:5:16: auth.oauth2.jwt.jwksUrl: must be an https:// URL (http:// only to a loopback address such as 127.0.0.1)',
+      ],
+    },
+    {
       name: 'nested required and array paths',
       yaml: 'auth:\n  mode: oauth2\n  oauth2:\n    clients:\n      - id: 3\n        secrt: x\n',
       expect: [
@@ -257,6 +288,44 @@ describe('loadConfig: values', () => {
     assert.equal(config.pipelines.evalTimeoutMs, 250);
     assert.equal(config.shutdown.graceMs, 120_000);
     assert.deepEqual(config.auth.oauth2, { clients: [{ id: 'iterable', secret: 's3cret' }], tokenTtlMs: 7_200_000 });
+  });
+
+  it('auth.oauth2.jwt: audience becomes a list, jwksFile absolute, clockTolerance milliseconds; clients may be left out', async () => {
+    const folder = await mkdtemp(path.join(dir, 'jwt-'));
+    await writeFile(
+      path.join(folder, 'config.yaml'),
+      'auth:\n  mode: oauth2\n  oauth2:\n    jwt: { jwksFile: keys/jwks.json, issuer: "https://idp.example/", audience: api://hookroute }\n',
+    );
+    const config = await loadConfig({ cwd: folder, env: {} });
+    assert.deepEqual(config.auth.oauth2, {
+      clients: [],
+      tokenTtlMs: 3_600_000,
+      jwt: {
+        jwksFile: path.join(folder, 'keys', 'jwks.json'),
+        issuer: 'https://idp.example/',
+        audience: ['api://hookroute'],
+        algorithms: ['RS256', 'ES256'],
+        clockToleranceMs: 30_000,
+      },
+    });
+  });
+
+  it('auth.oauth2.jwt: an https JWKS URL with a private address, a list of audiences and clients together', async () => {
+    const folder = await mkdtemp(path.join(dir, 'jwt-url-'));
+    await writeFile(
+      path.join(folder, 'config.yaml'),
+      'auth:\n  mode: oauth2\n  oauth2:\n    clients: [{ id: iterable, secret: s }]\n' +
+        '    jwt: { jwksUrl: "https://10.1.2.3/keys", issuer: i, audience: [a, b], algorithms: [ES256], clockTolerance: 5s }\n',
+    );
+    const { jwt, clients } = (await loadConfig({ cwd: folder, env: {} })).auth.oauth2!;
+    assert.equal(clients.length, 1);
+    assert.deepEqual(jwt, {
+      jwksUrl: 'https://10.1.2.3/keys',
+      issuer: 'i',
+      audience: ['a', 'b'],
+      algorithms: ['ES256'],
+      clockToleranceMs: 5000,
+    });
   });
 
   it('${VAR} and ${VAR:-default} interpolate, and env values fill numbers and booleans', async () => {

@@ -36,7 +36,8 @@ describe('createAuthenticator', () => {
       'Basic ',
       'x'.repeat(5000),
     ];
-    for (const h of bad) it(`refuses ${JSON.stringify(h.slice(0, 40))}`, () => assert.equal(a.check(h, ''), false));
+    for (const h of bad)
+      it(`refuses ${JSON.stringify(h.slice(0, 40))}`, () => assert.equal(a.check(h, ''), 'unauthorized'));
     it('throws when credentials are missing', () =>
       assert.throws(() => createAuthenticator(auth({ mode: 'basic' })), /auth.basic/));
   });
@@ -49,10 +50,10 @@ describe('createAuthenticator', () => {
     }
     it('accepts the custom header', () => assert.equal(a.check('', 'tok-123'), true));
     it('refuses wrong or missing tokens', () => {
-      assert.equal(a.check('', ''), false);
-      assert.equal(a.check('Bearer tok-1234', ''), false);
-      assert.equal(a.check('', 'tok-12'), false);
-      assert.equal(a.check('Basic ' + b64('a:tok-123'), 'nope'), false);
+      assert.equal(a.check('', ''), 'unauthorized');
+      assert.equal(a.check('Bearer tok-1234', ''), 'unauthorized');
+      assert.equal(a.check('', 'tok-12'), 'unauthorized');
+      assert.equal(a.check('Basic ' + b64('a:tok-123'), 'nope'), 'unauthorized');
     });
     it('accepts a token that itself contains a space', () => {
       const spaced = createAuthenticator(auth({ mode: 'token', token: { value: 'Bearer abc' } }));
@@ -71,9 +72,9 @@ describe('createAuthenticator', () => {
       assert.equal(a.challenge, 'Bearer realm="hookroute"');
       assert.equal(a.check(`Bearer ${token}`, ''), true);
       assert.equal(a.check(`OAuth2 ${token}`, ''), true);
-      assert.equal(a.check(token, ''), false);
+      assert.equal(a.check(token, ''), 'unauthorized');
       now += 60_001;
-      assert.equal(a.check(`Bearer ${token}`, ''), false);
+      assert.equal(a.check(`Bearer ${token}`, ''), 'unauthorized');
     });
     it('throws without an issuer', () =>
       assert.throws(() => createAuthenticator(auth({ mode: 'oauth2' })), /auth.oauth2/));
