@@ -1,5 +1,10 @@
 // The public webhook listener on uWebSockets.js: cheap checks on the request head, a bounded body read, then the hand-off.
-import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import uwsPackage, {
+  type HttpRequest,
+  type HttpResponse,
+  type TemplatedApp,
+  type us_listen_socket,
+} from 'uWebSockets.js';
 import type { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { ERRORS, errorBody, statusLine, type ErrorCode } from '../errors.ts';
@@ -10,6 +15,7 @@ import { createAuthenticator, type Authenticator } from './auth.ts';
 import { BodyBuffer, announcedLength, isJsonContentType } from './body.ts';
 import { parseEvent } from './event-body.ts';
 import { IpAllow } from './ip-allow.ts';
+import { loadNativeUws } from './uws-binary.ts';
 import { MAX_TOKEN_REQUEST_BYTES, TOKEN_RESPONSE_HEADERS, TokenIssuer, handleTokenRequest } from './oauth.ts';
 
 /** uSockets LIBUS_LISTEN_EXCLUSIVE_PORT (the `ListenOptions` enum is declared in the typings but not exported as a value). */
@@ -46,8 +52,11 @@ export interface Ingress {
   readonly native: boolean;
 }
 
-/** The native addon exports `getParts`; the JS fallback that the package loads when no binary fits does not. */
-const NATIVE = typeof (uWS as unknown as { getParts?: unknown }).getParts === 'function';
+/** The native binary that fits this Node and glibc; the trufflesuite package's JS fallback only when none does. */
+const LOADED = loadNativeUws();
+const uWS = LOADED?.uws ?? uwsPackage;
+const NATIVE = LOADED !== undefined;
+const BINARY = LOADED?.binary;
 /** Most validation issues listed in a 422 body: the rest are summarised by a count. */
 const MAX_ISSUES_IN_BODY = 20;
 const TOKEN_PATH = '/oauth/token';
@@ -148,7 +157,7 @@ class UwsIngress implements Ingress {
         this.listenSocket = socket;
         const bound = uWS.us_socket_local_port(socket);
         this.deps.logger.info(
-          { host, port: bound, path: this.deps.config.server.path, native: this.native },
+          { host, port: bound, path: this.deps.config.server.path, native: this.native, binary: BINARY },
           this.native
             ? 'ingress listening (native uWebSockets.js)'
             : 'ingress listening (uWebSockets.js JS fallback: slower)',
