@@ -7,6 +7,12 @@ import type * as UwsModule from 'uWebSockets.js';
 /** The uWS API as the typings describe it. */
 export type Uws = typeof UwsModule;
 
+/** A loaded native build and the file it came from. */
+export interface NativeUws {
+  uws: Uws;
+  binary: string;
+}
+
 // The single-executable build is CommonJS (no import.meta.url): there the packages sit beside the executable.
 const require = createRequire(import.meta.url || process.execPath);
 
@@ -40,7 +46,15 @@ function packageDir(pkg: string): string | undefined {
  * @example
  * const native = loadNativeUws(); // { uws, binary: '/…/uws-btc/uws_linux_x64_137.node' } or undefined
  */
-export function loadNativeUws(): { uws: Uws; binary: string } | undefined {
+export function loadNativeUws(): NativeUws | undefined {
+  if (loaded === null) loaded = findNativeUws();
+  return loaded;
+}
+
+// Looked up once per process: a binary that did not load will not load later.
+let loaded: NativeUws | undefined | null = null;
+
+function findNativeUws(): NativeUws | undefined {
   const name = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
   for (const build of BUILDS) {
     if (build.minGlibc && !glibcAtLeast(build.minGlibc)) continue;
