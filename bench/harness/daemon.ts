@@ -16,6 +16,8 @@ export interface DaemonOptions {
   fsync?: 'batch' | 'always' | 'off';
   watch?: boolean;
   logLevel?: string;
+  /** `server.engine` (default: auto). */
+  engine?: 'auto' | 'uws' | 'node';
 }
 
 export interface Daemon {
@@ -81,7 +83,7 @@ export async function startDaemon(ctx: BenchContext, opts: DaemonOptions): Promi
   for (const [name, yaml] of Object.entries(opts.pipelines(outDir))) await writeFile(join(pipelinesDir, name), yaml);
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = [
-    `server: { host: 127.0.0.1, port: ${port}, path: /webhook }`,
+    `server: { host: 127.0.0.1, port: ${port}, path: /webhook, engine: ${opts.engine ?? 'auto'} }`,
     `pipelines: { dir: ${JSON.stringify(pipelinesDir)}, watch: ${opts.watch ?? false} }`,
     `plugins: { dir: ${JSON.stringify(join(dir, 'plugins'))} }`,
     `storage: { dir: ${JSON.stringify(join(dir, 'data'))}, fsync: ${opts.fsync ?? 'batch'} }`,

@@ -10,6 +10,8 @@ const EMPTY = new Uint8Array(0);
 const UNKNOWN_PEER = new Uint8Array(16);
 /** Room for the request line on top of `maxHeaderBytes`: node counts it in, the ingress core (like uWS) does not. */
 const REQUEST_LINE_ALLOWANCE = 8 * 1024;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 class NodeRequest implements EngineRequest {
   readonly method: string;
@@ -85,7 +87,12 @@ export class NodeEngine implements HttpEngine {
   private readonly server: http.Server | https.Server;
 
   constructor(opts: { maxHeaderBytes: number }, tls: TlsPem | undefined) {
-    const options = { maxHeaderSize: opts.maxHeaderBytes + REQUEST_LINE_ALLOWANCE };
+    const options = {
+      maxHeaderSize: opts.maxHeaderBytes + REQUEST_LINE_ALLOWANCE,
+      // A client trickling its head or body holds a connection: bound both well below node's defaults (60 s, 300 s).
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+    };
     this.server = tls ? https.createServer({ ...options, cert: tls.cert, key: tls.key }) : http.createServer(options);
     this.detail = tls ? 'node:https' : 'node:http';
   }

@@ -13,6 +13,7 @@ const EXPECTED = [
   'durable-ceiling',
   'naive',
   'ingress',
+  'ingress-node',
   'route',
   'fanout',
   'http-sink',
