@@ -159,6 +159,7 @@ test('the daemon serves HTTPS from server.tls and swaps the certificate on SIGHU
   const d = await startDaemonProcess({
     dir,
     config: { server: { host: '127.0.0.1', port: 0, tls: { cert: './cert.pem', key: './key.pem' } } },
+    timeoutMs: 60_000,
   });
   ctx.after(() => d.kill('SIGKILL'));
   const listening = d.logs.find((l) => l.msg === 'ingress listening (node:https)');
