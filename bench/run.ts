@@ -13,14 +13,26 @@ import { backlog } from './scenarios/backlog.ts';
 import { ceiling, durableCeiling, naive } from './scenarios/baselines.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { httpSink } from './scenarios/http-sink.ts';
-import { ingress } from './scenarios/ingress.ts';
+import { ingress, ingressNode } from './scenarios/ingress.ts';
 import { ingressJwt } from './scenarios/ingress-jwt.ts';
 import { reload } from './scenarios/reload.ts';
 import { route } from './scenarios/route.ts';
 import { Unavailable, type BenchContext, type Figures, type Scenario, type Series } from './scenarios/types.ts';
 
 /** Baselines first in each round; rounds repeat the whole list, so baselines interleave with the scenarios. */
-const ALL: Scenario[] = [ceiling, durableCeiling, naive, ingress, ingressJwt, route, fanout, httpSink, backlog, reload];
+const ALL: Scenario[] = [
+  ceiling,
+  durableCeiling,
+  naive,
+  ingress,
+  ingressNode,
+  ingressJwt,
+  route,
+  fanout,
+  httpSink,
+  backlog,
+  reload,
+];
 
 const USAGE = `usage: tsx bench/run.ts [--quick] [--only a,b] [--runs N] [--out DIR] [--duration SEC] [--backlog-events N] [--cpu-prof]
 scenarios: ${ALL.map((s) => s.name).join(', ')}`;

@@ -33,6 +33,8 @@ export interface Daemon {
   readonly metrics: Metrics;
   /** Reload plugins and pipelines; a broken file keeps its previous version. */
   reload(reason: string): Promise<ReloadResult>;
+  /** Read the `server.tls` certificate and key again (no-op without TLS); open connections keep going. */
+  reloadTls(reason: string): Promise<boolean>;
   /** Graceful stop: 503 for new requests, answer in-flight ones, let queues deliver for the grace period, flush, close. */
   stop(): Promise<void>;
   /** Resolves once stop() has finished. */
@@ -210,7 +212,8 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
       { port: ingressPort, adminPort, pipelines: loaded.table.pipelines.length, storage: config.storage.dir },
       'hookroute started',
     );
-    return { ingressPort, adminPort, metrics, reload, stop, stopped };
+    const reloadTls = (reason: string) => ingress.reloadTls(reason);
+    return { ingressPort, adminPort, metrics, reload, reloadTls, stop, stopped };
   } catch (err) {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
     throw err;

@@ -18,6 +18,8 @@ export interface DaemonOptions {
   logLevel?: string;
   /** An `auth:` config line, and the headers every request then needs (the readiness check included). */
   auth?: { yaml: string; headers: Record<string, string> };
+  /** `server.engine` (default: auto). */
+  engine?: 'auto' | 'uws' | 'node';
 }
 
 export interface Daemon {
@@ -83,7 +85,7 @@ export async function startDaemon(ctx: BenchContext, opts: DaemonOptions): Promi
   for (const [name, yaml] of Object.entries(opts.pipelines(outDir))) await writeFile(join(pipelinesDir, name), yaml);
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = [
-    `server: { host: 127.0.0.1, port: ${port}, path: /webhook }`,
+    `server: { host: 127.0.0.1, port: ${port}, path: /webhook, engine: ${opts.engine ?? 'auto'} }`,
     `pipelines: { dir: ${JSON.stringify(pipelinesDir)}, watch: ${opts.watch ?? false} }`,
     `plugins: { dir: ${JSON.stringify(join(dir, 'plugins'))} }`,
     `storage: { dir: ${JSON.stringify(join(dir, 'data'))}, fsync: ${opts.fsync ?? 'batch'} }`,

@@ -1,4 +1,4 @@
-// `hookroute start`: load the config, run the daemon until SIGTERM/SIGINT, reload pipelines on SIGHUP.
+// `hookroute start`: load the config, run the daemon until SIGTERM/SIGINT, reload pipelines and the TLS certificate on SIGHUP.
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { formatProblem } from '../schema-kit/yaml-source.ts';
 import { createLogger } from '../log.ts';
@@ -46,7 +46,10 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   };
   process.on('SIGTERM', () => onStop('SIGTERM'));
   process.on('SIGINT', () => onStop('SIGINT'));
-  process.on('SIGHUP', () => void d.reload('SIGHUP'));
+  process.on('SIGHUP', () => {
+    void d.reload('SIGHUP');
+    void d.reloadTls('SIGHUP');
+  });
   await d.stopped;
   logger.flush();
   // Everything is closed; if a stray handle (a plugin's timer, say) would keep the process alive, do not hang on it.

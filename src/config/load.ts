@@ -133,6 +133,7 @@ function normalise(c: ConfigInput, file: string | undefined, baseDir: string): C
       ...c.server,
       maxBodyBytes: parseSize(c.server.maxBodyBytes),
       maxHeaderBytes: parseSize(c.server.maxHeaderBytes),
+      ...(c.server.tls ? { tls: { cert: dir(c.server.tls.cert), key: dir(c.server.tls.key) } } : {}),
     },
     auth: {
       mode: c.auth.mode,

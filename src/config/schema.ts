@@ -41,6 +41,28 @@ const ServerSchema = Type.Object(
       default: 10000,
       description: 'Concurrent requests in flight before new ones get 503.',
     }),
+    engine: Type.Union([Type.Literal('auto'), Type.Literal('uws'), Type.Literal('node')], {
+      default: 'auto',
+      description:
+        'HTTP engine of the ingress: `uws` (native uWebSockets.js, fastest; needs a binary for this Node and glibc), `node` (node:http / node:https, every Node), or `auto` (uws when its binary loads and `tls` is not set, else node). The choice and its reason are logged at start.',
+    }),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.String({
+            minLength: 1,
+            description: 'PEM certificate file (with its chain).',
+            examples: ['./tls/cert.pem'],
+          }),
+          key: Type.String({ minLength: 1, description: 'PEM private key file.', examples: ['./tls/key.pem'] }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Serve HTTPS on `port` (Iterable only posts to `https://`). Both files are read again on SIGHUP and when they change; open connections are not dropped. Runs on the node engine.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'The public ingress listener.' },
 );

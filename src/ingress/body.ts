@@ -1,4 +1,4 @@
-// Request body intake: Content-Type and Content-Length checks on the head, then a copy of uWS's chunks with a running size limit.
+// Request body intake: Content-Type and Content-Length checks on the head, then a copy of the engine's chunks with a running size limit.
 
 /**
  * Whether a Content-Type names JSON: `application/json`, any case, optionally with parameters such as `; charset=utf-8`.
@@ -25,8 +25,8 @@ export function announcedLength(contentLength: string): number {
 }
 
 /**
- * Collects one request body from uWS `onData` chunks. uWS neuters each ArrayBuffer when the callback returns,
- * so every chunk is copied; with a known length the copy goes straight into one buffer of that size.
+ * Collects one request body from the engine's chunks. uWS neuters each ArrayBuffer when the callback returns,
+ * so every chunk is copied (node's Buffers alike, for one code path); with a known length the copy goes straight into one buffer of that size.
  *
  * @example
  * const body = new BodyBuffer(config.server.maxBodyBytes, announcedLength(req.getHeader('content-length')));
@@ -47,11 +47,11 @@ export class BodyBuffer {
   }
 
   /** Copy a chunk in. False as soon as the running total passes the limit (nothing more should be read then). */
-  add(chunk: ArrayBuffer): boolean {
+  add(chunk: ArrayBuffer | Uint8Array): boolean {
     const n = chunk.byteLength;
     if (n === 0) return true;
     if (this.size + n > this.limit) return false;
-    const src = new Uint8Array(chunk);
+    const src = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
     if (this.buf && this.size + n <= this.buf.length) {
       this.buf.set(src, this.size);
     } else {

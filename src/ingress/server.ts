@@ -1,27 +1,28 @@
-// The public webhook listener on uWebSockets.js: cheap checks on the request head, a bounded body read, then the hand-off.
-import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+// The public webhook listener: cheap checks on the request head, a bounded body read, then the hand-off, on either HTTP engine.
 import type { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
-import { ERRORS, errorBody, statusLine, type ErrorCode } from '../errors.ts';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import { HandoffRefused, type EventHandoff, type IncomingEvent, type ValidationIssue } from '../events/record.ts';
 import type { Logger } from '../log.ts';
 import { QuarantineLog } from '../events/quarantine-log.ts';
 import { INVALID_TOKEN_CHALLENGE, createAuthenticator, type AuthOutcome, type Authenticator } from './auth.ts';
 import { BodyBuffer, announcedLength, isJsonContentType } from './body.ts';
+import {
+  chooseEngine,
+  type EngineChoice,
+  type EngineName,
+  type EngineRequest,
+  type Headers,
+  type HttpEngine,
+} from './engine.ts';
+import { NodeEngine } from './engine-node.ts';
+import { UwsEngine } from './engine-uws.ts';
 import { parseEvent } from './event-body.ts';
 import { IpAllow } from './ip-allow.ts';
 import { JwtVerifier } from './jwt-verify.ts';
 import { MAX_TOKEN_REQUEST_BYTES, TOKEN_RESPONSE_HEADERS, TokenIssuer, handleTokenRequest } from './oauth.ts';
+import { TlsFiles, describeCertificate, readTlsPair } from './tls-files.ts';
 
-/** uSockets LIBUS_LISTEN_EXCLUSIVE_PORT (the `ListenOptions` enum is declared in the typings but not exported as a value). */
-const EXCLUSIVE_PORT = 1;
-type ListenWithOptions = (
-  this: TemplatedApp,
-  host: string,
-  port: number,
-  options: number,
-  cb: (socket: us_listen_socket | false) => void,
-) => void;
 export interface IngressDeps {
   /** Loaded config (sizes in bytes). */
   config: Config;
@@ -36,21 +37,22 @@ export interface IngressDeps {
 }
 
 export interface Ingress {
-  /** Listen on config.server.host:port (port 0 works). Resolves with the bound port. Logs the port and whether uWS is native or the JS fallback. */
+  /** Listen on config.server.host:port (port 0 works), over HTTPS with `server.tls`. Resolves with the bound port. Logs the engine and why it was chosen. */
   listen(): Promise<{ port: number }>;
   /** From now on answer 503 + Retry-After (shutting down) to new requests; requests already in flight still get their answer. */
   stopAccepting(): void;
   /** Resolves when no request is in flight (or after timeoutMs). */
   idle(timeoutMs: number): Promise<void>;
-  /** Close the listen socket (and idle keep-alive connections); stop refreshing the JWKS. */
+  /** Read `server.tls` files again (SIGHUP); open connections keep going. False (logged) when they do not load; no-op true without TLS. */
+  reloadTls(reason: string): Promise<boolean>;
+  /** Close the listen socket and every connection; stop refreshing the JWKS. */
   close(): void;
   /** Load `auth.oauth2.jwt`'s JWKS again now (SIGHUP, admin reload); resolves at once without one. */
   reloadKeys(): Promise<void>;
-  readonly native: boolean;
+  /** `uws` (native uWebSockets.js) or `node` (node:http / node:https). */
+  readonly engine: EngineName;
 }
 
-/** The native addon exports `getParts`; the JS fallback that the package loads when no binary fits does not. */
-const NATIVE = typeof (uWS as unknown as { getParts?: unknown }).getParts === 'function';
 /** Most validation issues listed in a 422 body: the rest are summarised by a count. */
 const MAX_ISSUES_IN_BODY = 20;
 const TOKEN_PATH = '/oauth/token';
@@ -61,15 +63,7 @@ const RETRY_KEYS = [['Retry-After', '10']] as const;
 const INVALID_TOKEN = [['WWW-Authenticate', INVALID_TOKEN_CHALLENGE]] as const;
 const OK_BODY = '{"ok":true}';
 
-type Headers = readonly (readonly [string, string])[];
-
-// uWS walks headers with a callback; a module-level accumulator keeps that walk allocation-free.
-let headerBytes = 0;
-function countHeader(key: string, value: string): void {
-  headerBytes += key.length + value.length + 4;
-}
-
-/** One request whose answer comes after an await: uWS forbids touching `res` once aborted, so every write checks. */
+/** One request whose answer comes after an await: the client may be gone by then (uWS forbids touching it), so every write checks. */
 class Exchange {
   aborted = false;
   responded = false;
@@ -81,8 +75,8 @@ class Exchange {
   released = false;
 
   constructor(
-    readonly server: UwsIngress,
-    readonly res: HttpResponse,
+    readonly server: IngressCore,
+    readonly req: EngineRequest,
     readonly start: number,
     readonly body: BodyBuffer,
     readonly isToken: boolean,
@@ -95,7 +89,7 @@ class Exchange {
     this.server.release(this);
   };
 
-  readonly onData = (chunk: ArrayBuffer, isLast: boolean): void => {
+  readonly onData = (chunk: ArrayBuffer | Uint8Array, isLast: boolean): void => {
     if (this.responded || this.aborted) return;
     if (!this.body.add(chunk)) return this.server.answerError(this, 'payload_too_large', undefined, true);
     if (!isLast) return;
@@ -106,9 +100,11 @@ class Exchange {
   };
 }
 
-class UwsIngress implements Ingress {
-  readonly native = NATIVE;
-  private readonly app: TemplatedApp;
+class IngressCore implements Ingress {
+  readonly engine: EngineName;
+  private readonly choice: EngineChoice;
+  private http: HttpEngine | undefined;
+  private tlsFiles: TlsFiles | undefined;
   private readonly auth: Authenticator;
   private readonly challengeHeaders: Headers;
   private readonly issuer: TokenIssuer | undefined;
@@ -118,14 +114,13 @@ class UwsIngress implements Ingress {
   private readonly statusCounters = new Map<number, { inc(): void }>();
   private readonly refusalCounters = new Map<string, { inc(): void }>();
   private readonly quarantineLog: QuarantineLog;
-  private listenSocket: us_listen_socket | undefined;
   private accepting = true;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: IngressDeps) {
     const { server, auth } = deps.config;
-    // uWS reads `:name` and `*` in a route as patterns: the webhook path must be literal.
+    // Kept from the uWS route syntax, where `:name` and `*` are patterns, so that a config means the same on every engine.
     if (/[:*?#\s]/.test(server.path))
       throw new Error(`server.path "${server.path}" must be a plain path (no ':', '*', '?', '#' or spaces)`);
     const oauth2 = auth.mode === 'oauth2' ? auth.oauth2 : undefined;
@@ -133,50 +128,50 @@ class UwsIngress implements Ingress {
     if (this.issuer && server.path === TOKEN_PATH)
       throw new Error(`server.path cannot be ${TOKEN_PATH} in oauth2 mode (the token endpoint lives there)`);
     this.jwt = oauth2?.jwt ? new JwtVerifier(oauth2.jwt, { logger: deps.logger }) : undefined;
+    this.choice = chooseEngine(server);
+    this.engine = this.choice.name;
     this.quarantineLog = new QuarantineLog(deps.logger);
     this.auth = createAuthenticator(auth, this.issuer, this.jwt);
     this.challengeHeaders = this.auth.challenge === undefined ? [] : [['WWW-Authenticate', this.auth.challenge]];
-    // The JS fallback cannot tell the peer address; starting would silently let every source in.
-    if (!NATIVE && auth.allowIps.length > 0)
-      throw new Error(
-        'auth.allowIps needs the native uWebSockets.js binary, which does not load on this platform/Node version',
-      );
     this.ipAllow = new IpAllow(auth.allowIps, server.trustProxy);
     this.readForwarded = server.trustProxy.length > 0;
-    this.app = uWS.App();
-    if (this.issuer) {
-      this.app.post(TOKEN_PATH, (res, req) => this.onRequest(res, req, true));
-      this.app.any(TOKEN_PATH, (res) => this.answerNow(res, performance.now(), 'method_not_allowed', ALLOW_POST));
-    }
-    this.app.post(server.path, (res, req) => this.onRequest(res, req, false));
-    this.app.any(server.path, (res) => this.answerNow(res, performance.now(), 'method_not_allowed', ALLOW_POST));
-    this.app.any('/*', (res) => this.answerNow(res, performance.now(), 'not_found'));
   }
 
   async listen(): Promise<{ port: number }> {
     // Keys first, so the first webhooks find them; a JWKS that cannot be had is logged and retried, and does not stop the start.
     await this.jwt?.start();
-    const { host, port } = this.deps.config.server;
-    return new Promise((resolve, reject) => {
-      const onListen = (socket: us_listen_socket | false) => {
-        if (!socket)
-          return reject(new Error(`ingress cannot listen on ${host}:${port} (address in use or not available)`));
-        this.listenSocket = socket;
-        const bound = uWS.us_socket_local_port(socket);
-        this.deps.logger.info(
-          { host, port: bound, path: this.deps.config.server.path, native: this.native },
-          this.native
-            ? 'ingress listening (native uWebSockets.js)'
-            : 'ingress listening (uWebSockets.js JS fallback: slower)',
-        );
-        resolve({ port: bound });
-      };
-      // uWS listens with SO_REUSEPORT by default: a second daemon on the same port would silently split the traffic.
-      // The exclusive flag makes it fail like any other server. (The native binding takes host, port, options; its typings omit that form.)
-      if (this.native)
-        (this.app.listen as unknown as ListenWithOptions).call(this.app, host, port, EXCLUSIVE_PORT, onListen);
-      else this.app.listen(host, port, onListen);
-    });
+    const { host, port, path, tls } = this.deps.config.server;
+    const pem = tls ? await readTlsPair(tls) : undefined;
+    const http = (this.http =
+      this.choice.name === 'uws'
+        ? new UwsEngine(this.choice.native!)
+        : new NodeEngine({ maxHeaderBytes: this.deps.config.server.maxHeaderBytes }, pem));
+    const bound = await http.listen(
+      host,
+      port,
+      (req) => this.onRequest(req),
+      (status) => this.count(status, performance.now()),
+    );
+    if (tls) {
+      this.tlsFiles = new TlsFiles(tls, this.deps.logger, (next) => http.setCertificate(next));
+      this.tlsFiles.watch();
+    }
+    this.deps.logger.info(
+      {
+        host,
+        port: bound,
+        path,
+        engine: http.name,
+        // `native` as before this seam existed (log searches and the build test look for it).
+        native: http.name === 'uws',
+        binary: http.name === 'uws' ? http.detail : undefined,
+        why: this.choice.reason,
+        node: process.version,
+        ...(pem ? { tls: describeCertificate(pem.cert) } : {}),
+      },
+      `ingress listening (${http.name === 'uws' ? 'native uWebSockets.js' : http.detail})`,
+    );
+    return { port: bound };
   }
 
   stopAccepting(): void {
@@ -195,63 +190,67 @@ class UwsIngress implements Ingress {
     });
   }
 
+  reloadTls(reason: string): Promise<boolean> {
+    return this.tlsFiles ? this.tlsFiles.reload(reason) : Promise.resolve(true);
+  }
+
   async reloadKeys(): Promise<void> {
     await this.jwt?.keys.refresh('reload');
   }
 
   close(): void {
     this.jwt?.close();
-    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
-    this.listenSocket = undefined;
-    // Also drops idle keep-alive connections, so the process can exit.
-    (this.app as TemplatedApp & { close?: () => void }).close?.();
+    this.tlsFiles?.close();
+    this.tlsFiles = undefined;
+    this.http?.close();
+    this.http = undefined;
   }
 
-  /** Head checks, all synchronous because `req` is only valid inside this call; then the body read starts. */
-  private onRequest(res: HttpResponse, req: HttpRequest, isToken: boolean): void {
+  /** Routing, then the head checks, all synchronous because the head is only valid inside this call; then the body read starts. */
+  private onRequest(req: EngineRequest): void {
     const start = performance.now();
     const { server } = this.deps.config;
-    if (!this.accepting) return this.answerNow(res, start, 'shutting_down', RETRY_SHUTDOWN);
-    if (this.inFlight >= server.maxConnections) return this.answerNow(res, start, 'overloaded', RETRY_SOON);
-    if (NATIVE) {
-      // The JS fallback runs on node:http, which enforces its own header limit (and has no forEach).
-      headerBytes = 0;
-      req.forEach(countHeader);
-      if (headerBytes > server.maxHeaderBytes) return this.answerNow(res, start, 'headers_too_large', undefined, true);
-    }
-    const length = announcedLength(req.getHeader('content-length'));
+    const path = req.path;
+    let isToken = false;
+    if (path === server.path) {
+      if (req.method !== 'POST') return this.answerNow(req, start, 'method_not_allowed', ALLOW_POST);
+    } else if (this.issuer && path === TOKEN_PATH) {
+      if (req.method !== 'POST') return this.answerNow(req, start, 'method_not_allowed', ALLOW_POST);
+      isToken = true;
+    } else return this.answerNow(req, start, 'not_found');
+    if (!this.accepting) return this.answerNow(req, start, 'shutting_down', RETRY_SHUTDOWN);
+    if (this.inFlight >= server.maxConnections) return this.answerNow(req, start, 'overloaded', RETRY_SOON);
+    if (req.headerBytes() > server.maxHeaderBytes)
+      return this.answerNow(req, start, 'headers_too_large', undefined, true);
+    const length = announcedLength(req.header('content-length'));
     const limit = isToken ? MAX_TOKEN_REQUEST_BYTES : server.maxBodyBytes;
-    // uWS skips an unread body to keep the connection; one larger than the limit is not worth receiving, so close instead.
+    // An unread body is skipped to keep the connection; one larger than the limit is not worth receiving, so close instead.
     const closeOnError = !(length <= limit);
     if (!this.ipAllow.allowsAll) {
-      const peer = new Uint8Array(res.getRemoteAddress().slice(0));
-      if (!this.ipAllow.allows(peer, this.readForwarded ? req.getHeader('x-forwarded-for') : ''))
-        return this.answerNow(res, start, 'forbidden', undefined, closeOnError);
+      if (!this.ipAllow.allows(req.peer(), this.readForwarded ? req.header('x-forwarded-for') : ''))
+        return this.answerNow(req, start, 'forbidden', undefined, closeOnError);
     }
-    const authorization = req.getHeader('authorization');
-    const contentType = req.getHeader('content-type');
+    const authorization = req.header('authorization');
+    const contentType = req.header('content-type');
     let authPending: Promise<AuthOutcome> | undefined;
     if (!isToken) {
       if (this.auth.challenge !== undefined) {
-        const outcome = this.auth.check(
-          authorization,
-          this.auth.extraHeader ? req.getHeader(this.auth.extraHeader) : '',
-        );
+        const outcome = this.auth.check(authorization, this.auth.extraHeader ? req.header(this.auth.extraHeader) : '');
         if (outcome instanceof Promise) authPending = outcome;
         else if (outcome !== true) {
           this.countRefusal(outcome);
-          return this.answerNow(res, start, outcome, this.refusalHeaders(outcome), closeOnError);
+          return this.answerNow(req, start, outcome, this.refusalHeaders(outcome), closeOnError);
         }
       }
       if (!isJsonContentType(contentType))
-        return this.answerNow(res, start, 'unsupported_media_type', undefined, closeOnError);
+        return this.answerNow(req, start, 'unsupported_media_type', undefined, closeOnError);
     }
     // Announced too large: answer before reading a byte, and close, since the unread body would follow on this connection.
-    if (length > limit) return this.answerNow(res, start, 'payload_too_large', undefined, true);
-    if (Number.isNaN(length)) return this.answerNow(res, start, 'invalid_content_length', undefined, true);
+    if (length > limit) return this.answerNow(req, start, 'payload_too_large', undefined, true);
+    if (Number.isNaN(length)) return this.answerNow(req, start, 'invalid_content_length', undefined, true);
     const ex = new Exchange(
       this,
-      res,
+      req,
       start,
       new BodyBuffer(limit, length),
       isToken,
@@ -259,8 +258,7 @@ class UwsIngress implements Ingress {
       isToken ? contentType : '',
     );
     this.inFlight++;
-    res.onAborted(ex.onAborted);
-    res.onData(ex.onData);
+    req.read(ex.onData, ex.onAborted);
     if (authPending) {
       ex.authPending = true;
       authPending.then(
@@ -399,15 +397,14 @@ class UwsIngress implements Ingress {
   private write(ex: Exchange, status: number, body: string, headers: Headers | undefined, close: boolean): void {
     if (ex.aborted || ex.responded) return;
     ex.responded = true;
-    const { res } = ex;
-    res.cork(() => writeResponse(res, status, body, headers, close));
+    ex.req.respond(status, body, headers, close);
     this.count(status, ex.start);
     this.release(ex);
   }
 
   /** Answer inside the route handler (no await happened, so no onAborted is needed). */
-  private answerNow(res: HttpResponse, start: number, code: ErrorCode, headers?: Headers, close = false): void {
-    writeResponse(res, ERRORS[code].status, errorBody(code), headers, close);
+  private answerNow(req: EngineRequest, start: number, code: ErrorCode, headers?: Headers, close = false): void {
+    req.respond(ERRORS[code].status, errorBody(code), headers, close);
     this.count(ERRORS[code].status, start);
   }
 
@@ -432,20 +429,8 @@ class UwsIngress implements Ingress {
 
 const TOKEN_HEADER_LIST: Headers = Object.entries(TOKEN_RESPONSE_HEADERS);
 
-function writeResponse(
-  res: HttpResponse,
-  status: number,
-  body: string,
-  headers: Headers | undefined,
-  close: boolean,
-): void {
-  res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
-  if (headers) for (const [k, v] of headers) res.writeHeader(k, v);
-  res.end(body, close);
-}
-
 /**
- * Build the ingress. Nothing listens until `listen()`.
+ * Build the ingress on the engine `server.engine` picks (throws when `uws` is asked for and cannot run). Nothing listens until `listen()`.
  *
  * @example
  * const ingress = createIngress({ config, validate, handoff, metrics, eventLabel, logger });
@@ -454,5 +439,5 @@ function writeResponse(
  * ingress.stopAccepting(); await ingress.idle(5000); ingress.close();
  */
 export function createIngress(deps: IngressDeps): Ingress {
-  return new UwsIngress(deps);
+  return new IngressCore(deps);
 }

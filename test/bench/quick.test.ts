@@ -14,6 +14,7 @@ const EXPECTED = [
   'naive',
   'ingress',
   'ingress-jwt',
+  'ingress-node',
   'route',
   'fanout',
   'http-sink',

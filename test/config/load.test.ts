@@ -217,6 +217,7 @@ describe('loadConfig: values', () => {
       maxHeaderBytes: 16 * 1024,
       trustProxy: [],
       maxConnections: 10000,
+      engine: 'auto',
     });
     assert.deepEqual(config.auth, { mode: 'none', allowIps: [] });
     assert.deepEqual(config.storage, {

@@ -1,10 +1,13 @@
-// Test harness for the ingress: a real uWS listener on loopback with a recording hand-off, plus raw-socket helpers for hostile clients.
+// Test harness for the ingress: a real listener on loopback (on each engine this machine runs) with a recording hand-off, plus raw-socket helpers for hostile clients.
 import net from 'node:net';
+import { describe } from 'node:test';
 import { Metrics } from '../../src/admin/metrics.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { ERRORS } from '../../src/errors.ts';
 import type { EventHandoff, IncomingEvent, ValidationIssue } from '../../src/events/record.ts';
+import type { EngineName } from '../../src/ingress/engine.ts';
 import { createIngress, type Ingress } from '../../src/ingress/server.ts';
+import { loadNativeUws } from '../../src/ingress/uws-binary.ts';
 import { silentLogger } from '../../src/log.ts';
 
 export type ConfigPatch = {
@@ -26,6 +29,7 @@ export function ingressConfig(patch: ConfigPatch = {}): Config {
       maxHeaderBytes: 16 * 1024,
       trustProxy: [],
       maxConnections: 10_000,
+      engine: 'auto',
       ...patch.server,
     },
     auth: { mode: 'none', allowIps: [], ...patch.auth },
@@ -97,6 +101,23 @@ export async function startIngress(patch: ConfigPatch = {}): Promise<TestIngress
     },
     close: () => ingress.close(),
   };
+}
+
+/** The engines this machine runs: node always, uws where a native binary loads (test/ingress/engine.test.ts says where it must). */
+export const ENGINES: EngineName[] = loadNativeUws() ? ['uws', 'node'] : ['node'];
+
+/**
+ * Run a suite once per engine in ENGINES, so each behaviour is proven on each; the `startIngress` it gets starts that engine.
+ *
+ * @example
+ * forEachEngine(({ startIngress }) => { it('answers', async () => { const t = await startIngress(); ... }); });
+ */
+export function forEachEngine(
+  suite: (e: { engine: EngineName; startIngress: (patch?: ConfigPatch) => Promise<TestIngress> }) => void,
+): void {
+  for (const engine of ENGINES)
+    describe(`[${engine}]`, () =>
+      suite({ engine, startIngress: (patch = {}) => startIngress({ ...patch, server: { engine, ...patch.server } }) }));
 }
 
 /** A parsed raw HTTP answer; `status` 0 when the server closed or reset without answering. */
