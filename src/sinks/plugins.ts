@@ -139,9 +139,10 @@ let tsHooksRegistered = false;
 /** `.ts` plugins load through our loader hooks (ES modules whatever the folder's package.json says); registered on first use. */
 function registerTsHooks(): void {
   if (tsHooksRegistered) return;
+  const here = import.meta.url as string | undefined; // undefined in the single executable (a CommonJS bundle)
+  if (here === undefined) throw new Error('.ts plugins do not load in the single executable: write it as .js or .mjs');
   // Beside this module: src/sinks/ when run from source, dist/ (one folder of chunks) in the build.
-  const hooks = import.meta.url.endsWith('.ts') ? './ts-plugin-hooks.ts' : './ts-plugin-hooks.js';
-  register(hooks, import.meta.url);
+  register(here.endsWith('.ts') ? './ts-plugin-hooks.ts' : './ts-plugin-hooks.js', here);
   process.setSourceMapsEnabled(true); // load errors then point at the plugin's own lines
   tsHooksRegistered = true;
 }
