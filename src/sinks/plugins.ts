@@ -1,7 +1,7 @@
 // Plugin loading: every module in `plugins.dir` may export sink definitions; a broken one is reported, never fatal.
 import { readdirSync, statSync } from 'node:fs';
 import { register } from 'node:module';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Compile } from 'typebox/compile';
 import type { Problem } from '../schema-kit/yaml-source.ts';
@@ -152,7 +152,9 @@ async function importWithTimeout(file: string): Promise<Record<string, unknown>>
   const { mtimeMs } = statSync(file);
   const isTs = extname(file) === '.ts';
   if (isTs) registerTsHooks();
-  const url = `${pathToFileURL(file).href}?${isTs ? PLUGIN_MARK : 'v'}=${Math.floor(mtimeMs)}`;
+  const url = new URL(pathToFileURL(file));
+  url.searchParams.set('v', String(Math.floor(mtimeMs)));
+  if (isTs) url.searchParams.set(PLUGIN_MARK, dirname(file)); // the folder whose .ts files load as plugin code
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -161,7 +163,7 @@ async function importWithTimeout(file: string): Promise<Record<string, unknown>>
     );
   });
   try {
-    return (await Promise.race([import(url), timeout])) as Record<string, unknown>;
+    return (await Promise.race([import(url.href), timeout])) as Record<string, unknown>;
   } finally {
     clearTimeout(timer);
   }

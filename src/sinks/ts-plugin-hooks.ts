@@ -1,11 +1,16 @@
 // Module loader hooks (node:module register) that load `.ts` plugins as ES modules, transpiled by esbuild, whatever the
 // nearest package.json says: Node and tsx would treat a `.ts` file in a `"type": "commonjs"` folder (npm init's
 // default) as CommonJS, where `import type` and `'hookroute'` (an ES module) fail. Only URLs marked by the plugin
-// loader, and the `.ts` files they import, are handled; everything else goes through the normal chain.
+// loader, and the `.ts` files in the plugins folder they import, are handled; the rest goes through the normal chain.
 import { readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The query parameter that marks a module as (part of) a plugin: `file:///plugins/x.ts?hookroute-plugin=<version>`. */
+/**
+ * The query parameter that marks a module as plugin code, naming the plugins folder:
+ * `file:///srv/plugins/x.ts?v=<mtime>&hookroute-plugin=%2Fsrv%2Fplugins`. Only `.ts` files inside that folder are
+ * marked in turn, so a plugin importing hookroute's own sources (in a checkout) shares the daemon's instances.
+ */
 export const PLUGIN_MARK = 'hookroute-plugin';
 
 interface ResolveContext {
@@ -26,9 +31,11 @@ interface LoadResult {
 }
 type NextLoad = (url: string, context?: object) => Promise<LoadResult>;
 
-/** A local TypeScript module (not a package's: those ship JavaScript). */
-function isOwnTs(url: URL): boolean {
-  return url.protocol === 'file:' && /\.m?ts$/.test(url.pathname) && !url.pathname.includes('/node_modules/');
+/** A TypeScript module inside `folder` (not in a package: those ship JavaScript). */
+function isPluginTs(url: URL, folder: string): boolean {
+  if (url.protocol !== 'file:' || !/\.m?ts$/.test(url.pathname)) return false;
+  const file = fileURLToPath(url);
+  return file.startsWith(folder + sep) && !file.includes(`${sep}node_modules${sep}`);
 }
 
 function markOf(url: string | undefined): string | null {
@@ -52,15 +59,17 @@ export async function resolve(
     result = await nextResolve(specifier.replace(/\.js$/, '.ts'), context).catch(() => Promise.reject(err));
   }
   const url = new URL(result.url);
-  if (!isOwnTs(url)) return result;
-  url.searchParams.set(PLUGIN_MARK, mark);
+  if (!isPluginTs(url, mark)) return result;
+  // The parent's query as it is: the plugins folder, and the version that makes a changed plugin reload its helpers.
+  url.search = new URL(context.parentURL!).search;
   return { url: url.href, format: 'module', shortCircuit: true };
 }
 
 /** Transpiles a marked `.ts` module to an ES module (types stripped, no type check: `hookroute validate` reports load errors). */
 export async function load(url: string, context: object, nextLoad: NextLoad): Promise<LoadResult> {
   const parsed = new URL(url);
-  if (markOf(url) === null || !isOwnTs(parsed)) return nextLoad(url, context);
+  const mark = markOf(url);
+  if (mark === null || !isPluginTs(parsed, mark)) return nextLoad(url, context);
   const file = fileURLToPath(parsed);
   const { transform } = await import('esbuild'); // here, not at the top: the plugin loader imports PLUGIN_MARK from this module
   const { code } = await transform(await readFile(file, 'utf8'), {
