@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Entry point for `hookroute`: runs the TypeScript sources through tsx (`npm run build` makes dist/hookroute.js for plain node).
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
-import { register } from 'tsx/esm/api';
+// Entry point for `hookroute`: runs the compiled CLI in dist/ (`npm run build`; the npm package ships it, built by
+// prepack). Only in a checkout without dist/ are the TypeScript sources run, through tsx (a dev dependency), so that
+// `npm install && npm start` works on a fresh clone. After `npm run build`, dist/ wins: rebuild (or delete dist/) after editing src/.
+import { existsSync } from 'node:fs';
 
-register();
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { main } = await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
-process.exitCode = await main(process.argv.slice(2));
+const built = new URL('../dist/hookroute.js', import.meta.url);
+if (existsSync(built)) {
+  await import(built.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(new URL('../src/cli/bin.ts', import.meta.url).href);
+}

@@ -4,7 +4,7 @@
 //
 // In a SEA, require() in the main script loads built-ins only, so the bundle loads uWebSockets.js with
 // createRequire(process.execPath): from node_modules next to the executable. Plugins (.js/.mjs) still load with
-// import() from plugins.dir; `.ts` plugins need tsx and do not load here (nor in dist/).
+// import() from plugins.dir; `.ts` plugins do not load here (they need the esbuild package and ES module hooks).
 // `--out DIR` builds elsewhere (the test uses a temp folder); `--measure` prints size and start-up time.
 import { build } from 'esbuild';
 import { copyUws } from './copy-uws.ts';
@@ -42,7 +42,7 @@ try {
     target: 'node20',
     format: 'cjs',
     outfile: join(work, 'hookroute.cjs'),
-    external: ['tsx', 'tsx/*', 'lmdb'],
+    external: ['tsx', 'tsx/*', 'lmdb', 'esbuild'], // esbuild: only the .ts plugin hooks import it, and .ts plugins do not load here
     plugins: [
       {
         name: 'uws-beside-executable',

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Value } from 'typebox/value';
 import { checkConfig, keyPath, schemaAt } from './check.ts';
-import { interpolateEnv, type MissingVar } from './interpolate.ts';
+import { interpolate, type InterpolationProblem } from './interpolate.ts';
 import { ConfigSchema, type Config, type ConfigInput, type JwtConfig } from './schema.ts';
 import { parseDuration, parseSize } from '../schema-kit/units.ts';
 import { formatProblem, parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
@@ -26,7 +26,7 @@ export interface LoadConfigOptions {
   file?: string;
   /** Folder to look for `config.yaml` in and to resolve `file` against; default `process.cwd()`. */
   cwd?: string;
-  /** Environment for `${VAR}`; default `process.env`. */
+  /** Environment for `${VAR}`; default `process.env`. (`${file:PATH}` resolves against the config file's folder.) */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -67,15 +67,20 @@ export function parseConfigText(
   const shown = opts.file === undefined ? '(defaults)' : displayName(opts.file, opts.cwd);
   const source = parseYamlSource(text, shown);
   if (source.errors.length > 0) throw new ConfigError(source.errors);
-  const missing: MissingVar[] = [];
-  const interpolated = coerceInterpolated(source.value, interpolateEnv(source.value, opts.env, missing), []);
+  const baseDir = opts.file === undefined ? opts.cwd : path.dirname(opts.file);
+  const missing: InterpolationProblem[] = [];
+  const interpolated = coerceInterpolated(
+    source.value,
+    interpolate(source.value, { env: opts.env, baseDir }, missing),
+    [],
+  );
   const problems: Problem[] = missing.map((m) => ({
     file: shown,
     ...source.positionOf(m.path),
-    message: `${keyPath(m.path)}: environment variable ${m.name} is not set (set it, or write \${${m.name}:-default})`,
+    message: `${keyPath(m.path)}: ${m.message}`,
   }));
   const input = withDefaults(interpolated);
-  // An unset variable already explains why its key is empty; a second "must be ..." for the same key is noise.
+  // An unset variable or unreadable file already explains why its key is empty; a second "must be ..." is noise.
   const unset = new Set(missing.map((m) => `${keyPath(m.path)}:`));
   problems.push(
     ...checkConfig(interpolated, input, source).filter(
@@ -83,7 +88,6 @@ export function parseConfigText(
     ),
   );
   if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
-  const baseDir = opts.file === undefined ? opts.cwd : path.dirname(opts.file);
   return normalise(input as ConfigInput, opts.file, baseDir);
 }
 

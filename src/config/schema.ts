@@ -136,7 +136,7 @@ const AuthSchema = Type.Object(
       Type.Object(
         {
           username: Type.String({ description: 'Basic auth user name.', examples: ['iterable'] }),
-          password: Secret('Basic auth password (use `${VAR}`).'),
+          password: Secret('Basic auth password (use `${VAR}` or `${file:PATH}`).'),
         },
         { additionalProperties: false, description: 'Credentials for `mode: basic`.' },
       ),
@@ -144,7 +144,7 @@ const AuthSchema = Type.Object(
     token: Type.Optional(
       Type.Object(
         {
-          value: Secret('The shared token (use `${VAR}`).'),
+          value: Secret('The shared token (use `${VAR}` or `${file:PATH}`).'),
           header: Type.Optional(
             Type.String({
               description:
@@ -164,7 +164,7 @@ const AuthSchema = Type.Object(
               Type.Object(
                 {
                   id: Type.String({ minLength: 1, description: 'Client id.', examples: ['iterable'] }),
-                  secret: Secret('Client secret (use `${VAR}`).'),
+                  secret: Secret('Client secret (use `${VAR}` or `${file:PATH}`).'),
                 },
                 { additionalProperties: false },
               ),

@@ -1,5 +1,6 @@
 // Remembers what each pipeline file compiled to, keyed by its content, so a reload recompiles only the files that changed.
 import { createHash } from 'node:crypto';
+import { readFileRef } from '../config/interpolate.ts';
 import type { Problem } from '../schema-kit/yaml-source.ts';
 import type { SinkTypes } from './compile-file.ts';
 import type { CompiledPipeline } from './router.ts';
@@ -14,11 +15,14 @@ export interface CompileOutcome {
 export interface CompileContext {
   sinkTypes: SinkTypes;
   env: NodeJS.ProcessEnv;
+  baseDir: string;
   evalTimeoutMs: number;
 }
 
 // `${NAME}` and `${NAME:-default}`: the variables whose values are part of a file's compiled result.
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)/g;
+// `${file:PATH}`: so is the content of the files it names (a rotated secret recompiles the pipeline on reload).
+const FILE_REF = /\$\{file:(?!-)([^}]*)\}/g;
 
 /**
  * Compiled outcomes by absolute file path. A hit hands back the very same `CompiledPipeline` (same lane specs,
@@ -45,6 +49,10 @@ export class CompileCache {
     for (const name of new Set(Array.from(text.matchAll(ENV_REF), (m) => m[1]!)).values()) {
       const value = ctx.env[name];
       hash.update(`\0${name}${value === undefined ? '\0' : `=${value}`}`);
+    }
+    for (const ref of new Set(Array.from(text.matchAll(FILE_REF), (m) => m[1]!)).values()) {
+      const read = readFileRef(ref, ctx.baseDir);
+      hash.update(`\0file:${ref}${'content' in read ? `=${read.content}` : '\0'}`);
     }
     const key = hash.digest('hex');
     const entry = this.entries.get(file);

@@ -2,7 +2,7 @@
 import { basename, extname } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { interpolateEnv, type MissingVar } from '../config/interpolate.ts';
+import { interpolate, type InterpolationProblem } from '../config/interpolate.ts';
 import { compilePolicy } from '../delivery/policy.ts';
 import { parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
 import type { SinkDefinition } from '../sinks/define.ts';
@@ -31,6 +31,8 @@ export interface CompileFileOptions {
   text: string;
   sinkTypes: SinkTypes;
   env: NodeJS.ProcessEnv;
+  /** Folder a relative `${file:PATH}` resolves against (the config file's). */
+  baseDir: string;
   evalTimeoutMs: number;
 }
 
@@ -55,14 +57,13 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
     return { problems };
   }
 
-  const missing: MissingVar[] = [];
-  const interpolated = interpolateEnv(
+  const missing: InterpolationProblem[] = [];
+  const interpolated = interpolate(
     protectJsonata(source.value as Record<string, unknown>),
-    opts.env,
+    { env: opts.env, baseDir: opts.baseDir },
     missing,
   ) as Record<string, unknown>;
-  for (const m of missing)
-    at(m.path, `environment variable ${m.name} is not set (write \${${m.name}:-default} to give a default)`);
+  for (const m of missing) at(m.path, m.message);
   const doc = Value.Default(PipelineSchema, structuredClone(interpolated)) as PipelineInput;
   if (!checkAgainst(PipelineSchema, doc, [], at) || problems.length)
     return { problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
@@ -198,7 +199,7 @@ function lanePolicies(
 }
 
 /**
- * `$$` is JSONata's root-context variable, but `interpolateEnv` reads it as an escaped `$`: double it first in the
+ * `$$` is JSONata's root-context variable, but `interpolate` reads it as an escaped `$`: double it first in the
  * JSONata fields so it survives, while `${VAR}` still works inside expressions.
  */
 function protectJsonata(doc: Record<string, unknown>): Record<string, unknown> {

@@ -192,7 +192,12 @@ function compileOne(
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     return { outcome: { problems: [{ file: shown, line: 1, col: 1, message: `cannot read: ${code}` }] } };
   }
-  const cached = opts.cache?.lookup(file, text, { sinkTypes: opts.sinkTypes, env, evalTimeoutMs: opts.evalTimeoutMs });
+  const cached = opts.cache?.lookup(file, text, {
+    sinkTypes: opts.sinkTypes,
+    env,
+    baseDir: opts.baseDir,
+    evalTimeoutMs: opts.evalTimeoutMs,
+  });
   if (cached?.outcome) return { outcome: cached.outcome, text };
   const outcome = compilePipelineFile({
     file,
@@ -200,6 +205,7 @@ function compileOne(
     text,
     sinkTypes: opts.sinkTypes,
     env,
+    baseDir: opts.baseDir,
     evalTimeoutMs: opts.evalTimeoutMs,
   });
   compiled.push(file);
@@ -244,6 +250,7 @@ function lastGoodPipeline(
     text: saved.text,
     sinkTypes: opts.sinkTypes,
     env,
+    baseDir: opts.baseDir,
     evalTimeoutMs: opts.evalTimeoutMs,
   });
   if (!outcome.pipeline) return undefined; // it no longer compiles either (e.g. its plugin is gone)

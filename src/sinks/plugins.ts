@@ -1,12 +1,14 @@
 // Plugin loading: every module in `plugins.dir` may export sink definitions; a broken one is reported, never fatal.
 import { readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { register } from 'node:module';
+import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Compile } from 'typebox/compile';
 import type { Problem } from '../schema-kit/yaml-source.ts';
 import { parseRate } from '../schema-kit/units.ts';
 import type { Logger } from '../log.ts';
 import type { SinkDefinition } from './define.ts';
+import { PLUGIN_MARK } from './ts-plugin-hooks.ts';
 
 /** A sink type name: what users write as `type:` in a pipeline. */
 export const SINK_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -132,10 +134,27 @@ function positionInStack(err: unknown, file: string): { line: number; col: numbe
   return { line: 1, col: 1 };
 }
 
+let tsHooksRegistered = false;
+
+/** `.ts` plugins load through our loader hooks (ES modules whatever the folder's package.json says); registered on first use. */
+function registerTsHooks(): void {
+  if (tsHooksRegistered) return;
+  const here = import.meta.url as string | undefined; // undefined in the single executable (a CommonJS bundle)
+  if (here === undefined) throw new Error('.ts plugins do not load in the single executable: write it as .js or .mjs');
+  // Beside this module: src/sinks/ when run from source, dist/ (one folder of chunks) in the build.
+  register(here.endsWith('.ts') ? './ts-plugin-hooks.ts' : './ts-plugin-hooks.js', here);
+  process.setSourceMapsEnabled(true); // load errors then point at the plugin's own lines
+  tsHooksRegistered = true;
+}
+
 async function importWithTimeout(file: string): Promise<Record<string, unknown>> {
   // The mtime query makes a changed file load afresh on reload; an unchanged one comes from the module cache.
   const { mtimeMs } = statSync(file);
-  const url = `${pathToFileURL(file).href}?v=${Math.floor(mtimeMs)}`;
+  const isTs = extname(file) === '.ts';
+  if (isTs) registerTsHooks();
+  const url = new URL(pathToFileURL(file));
+  url.searchParams.set('v', String(Math.floor(mtimeMs)));
+  if (isTs) url.searchParams.set(PLUGIN_MARK, dirname(file)); // the folder whose .ts files load as plugin code
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -144,7 +163,7 @@ async function importWithTimeout(file: string): Promise<Record<string, unknown>>
     );
   });
   try {
-    return (await Promise.race([import(url), timeout])) as Record<string, unknown>;
+    return (await Promise.race([import(url.href), timeout])) as Record<string, unknown>;
   } finally {
     clearTimeout(timer);
   }

@@ -346,6 +346,29 @@ describe('loadConfig: values', () => {
     assert.equal(config.admin.token, '${literal}');
   });
 
+  it('${file:PATH} reads a secret file relative to the config file, not the working folder', async () => {
+    const folder = await mkdtemp(path.join(dir, 'file-ref-'));
+    await mkdir(path.join(folder, 'etc', 'secrets'), { recursive: true });
+    await writeFile(path.join(folder, 'etc', 'secrets', 'token'), 'tok-from-file\n');
+    await writeFile(
+      path.join(folder, 'etc', 'config.yaml'),
+      'server:\n  port: ${file:secrets/port}\nauth:\n  mode: token\n  token: { value: "${file:secrets/token}" }\n',
+    );
+    await writeFile(path.join(folder, 'etc', 'secrets', 'port'), '9998\n');
+    const config = await loadConfig({ cwd: folder, file: 'etc/config.yaml', env: {} });
+    assert.equal(config.auth.token?.value, 'tok-from-file');
+    assert.equal(config.server.port, 9998, 'a file value fills a number like an env value does');
+  });
+
+  it('a ${file:PATH} that cannot be read is one problem at its key', async () => {
+    const problems = await problemsOf('auth:\n  mode: token\n  token:\n    value: ${file:missing-token}\n');
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0]!,
+      /^config\.yaml:4:12: auth\.token\.value: \$\{file:missing-token\}: cannot read .*missing-token: no such file$/,
+    );
+  });
+
   it('an env value of the wrong kind is still a type error', async () => {
     assert.deepEqual(await problemsOf('server:\n  port: ${PORT}\n', { PORT: 'http' }), [
       'config.yaml:2:9: server.port: must be integer',

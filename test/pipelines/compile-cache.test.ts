@@ -48,6 +48,20 @@ test('a changed value of a referenced environment variable recompiles the file t
   assert.equal(changed.table.pipelines.find((p) => p.name === 'p1')?.description, 'two');
 });
 
+test('a changed ${file:PATH} file recompiles the file that references it', async () => {
+  const dir = await folder({ 'a.yaml': pipeline(1, 'description: ${file:who.txt}\n'), 'b.yaml': pipeline(2) });
+  await writeFile(join(dir, 'who.txt'), 'one\n');
+  const cache = new CompileCache();
+  const first = await load(dir, cache, { baseDir: dir });
+  assert.equal(first.table.pipelines.find((p) => p.name === 'p1')?.description, 'one');
+  const same = await load(dir, cache, { baseDir: dir, previous: first.table });
+  assert.deepEqual(same.compiled, []);
+  await writeFile(join(dir, 'who.txt'), 'two\n');
+  const changed = await load(dir, cache, { baseDir: dir, previous: same.table });
+  assert.deepEqual(changed.compiled, [join(dir, 'a.yaml')]);
+  assert.equal(changed.table.pipelines.find((p) => p.name === 'p1')?.description, 'two');
+});
+
 test('another sink registry or time box recompiles every file', async () => {
   const dir = await folder(many(3));
   const cache = new CompileCache();

@@ -76,6 +76,11 @@ const broken: [string, string, string][] = [
     '3:10: sinks[0].url: environment variable HOOK_URL is not set',
   ],
   [
+    'missing secret file',
+    'sinks:\n  - type: http\n    url: ${file:/nonexistent/hook-url}\n',
+    '3:10: sinks[0].url: ${file:/nonexistent/hook-url}: cannot read /nonexistent/hook-url: no such file',
+  ],
+  [
     'duplicate sink id',
     'sinks:\n  - type: stdout\n  - type: stdout\n    name: stdout\n',
     '4:11: sinks[1].name: duplicate sink id "stdout"',
