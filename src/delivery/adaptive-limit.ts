@@ -45,6 +45,8 @@ export class AdaptiveLimit {
   private backPressure = false;
   private reachedLimit = false;
   private slowStart = true;
+  /** When the limit last went down: back pressure from sends started before then was already answered. */
+  private decreasedAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: { max: number; initial?: number; now?: () => number; onChange?: (limit: number) => void }) {
     this.max = Math.max(1, opts.max);
@@ -73,12 +75,13 @@ export class AdaptiveLimit {
 
   /** A send ended. Only a delivered send's round trip is a latency sample (a refusal is quick and says nothing). */
   finished(signal: SendSignal, rttMs: number): void {
-    if (signal === 'back_pressure') this.backPressure = true;
+    const t = this.now();
+    // One congestion event shrinks the limit once (as TCP does per round trip), not once per send that saw it.
+    if (signal === 'back_pressure' && t - rttMs >= this.decreasedAt) this.backPressure = true;
     if (signal === 'ok' && Number.isFinite(rttMs) && rttMs >= 0) {
       this.windowSum += rttMs;
       this.windowCount++;
     }
-    const t = this.now();
     const windowMean = this.windowCount > 0 ? this.windowSum / this.windowCount : undefined;
     if (this.mean === undefined) {
       if (windowMean === undefined) {
@@ -104,6 +107,7 @@ export class AdaptiveLimit {
     if (this.current > 1 && (this.backPressure || slow)) {
       this.current = Math.max(1, Math.min(this.current - 1, Math.floor(this.current * DECREASE_RATIO)));
       this.slowStart = false;
+      this.decreasedAt = t;
     } else if (
       this.current < this.max &&
       this.reachedLimit &&

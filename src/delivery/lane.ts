@@ -461,7 +461,8 @@ export class Lane {
   private send(u: Unit): Promise<AttemptResult> {
     const sink = this.sink;
     let run;
-    if (!this.spec.batch) {
+    // A batch made before a reload turned batching off still goes out as the batch it is.
+    if (!this.spec.batch && u.items.length === 1) {
       const d = u.items[0]!;
       run = this.attempts.send(sink, d.payload, this.meta(d, u.attempts));
     } else {
