@@ -257,3 +257,35 @@ test('drain drops the batch being filled without settling it (it stays owed in t
   assert.equal(dest.requests.length, 0);
   await dest.close();
 });
+
+test('reload: the batch being filled goes out at once, whole, even when the new spec turns batching off', async () => {
+  const sends: number[][] = [];
+  const sink: SinkInstance = {
+    async send(_p, meta) {
+      sends.push([meta.eventId]);
+    },
+    async sendBatch(items) {
+      sends.push(items.map((it) => it.meta.eventId));
+    },
+    async close() {},
+  };
+  const { lane, until } = batchLane({ maxEvents: 500, maxBytes: 1 << 20, maxWaitMs: 60_000 }, sink);
+  try {
+    for (let i = 1; i <= 3; i++) lane.push(event(i));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sends, [], 'waiting for the batch to fill');
+    const { batch: _off, ...unbatched } = laneSpec('p1/s1', {
+      retry: { attempts: 5, initialDelayMs: 5, maxDelayMs: 20 },
+      queue: { concurrency: 4, capacity: 1000 },
+      breaker: { threshold: 1000, cooldownMs: 50 },
+      fingerprint: 'v2',
+    });
+    lane.update(unbatched, sink, async (e) => e.body);
+    await until(3);
+    lane.push(event(4));
+    await until(4);
+    assert.deepEqual(sends, [[1, 2, 3], [4]]);
+  } finally {
+    await lane.close();
+  }
+});
