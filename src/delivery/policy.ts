@@ -50,7 +50,8 @@ export const QueueSchema = Type.Object(
       minimum: 1,
       maximum: 1_000_000,
       default: 1000,
-      description: 'Deliveries held in memory; more wait in the journal on disk.',
+      description:
+        'Deliveries held in memory; more wait in the journal on disk. Not set and with `batch`: at least 4 × `batch.maxEvents`, so several batches can be in flight.',
     }),
   },
   { additionalProperties: false, description: 'The bounded queue in front of the sink.' },
@@ -136,6 +137,9 @@ export interface QueueDefaults {
   rate?: string;
 }
 
+/** Batches a lane holds in memory at least, when `queue.capacity` is not set. */
+const BATCHES_HELD = 4;
+
 /** Where an adaptive limit starts: it doubles per round trip until the destination first pushes back. */
 const ADAPTIVE_START = 1;
 
@@ -176,7 +180,11 @@ export function compilePolicy(
       concurrency: adaptive ? Math.min(ADAPTIVE_START, queue.maxConcurrency) : (queue.concurrency as number),
       ...(adaptive ? { adaptive: { maxConcurrency: queue.maxConcurrency } } : {}),
       ...(queue.rate !== undefined ? { rate: parseRate(queue.rate) } : {}),
-      capacity: queue.capacity,
+      // A lane holding only two batches would send only two at a time, whatever the concurrency allows.
+      capacity:
+        batch && (entry.queue as Partial<QueueInput> | undefined)?.capacity === undefined
+          ? Math.max(queue.capacity, BATCHES_HELD * batch.maxEvents)
+          : queue.capacity,
     },
     // The breaker never pauses a sink longer than its retry policy would wait anyway, so it cannot stretch a short schedule.
     breaker: { threshold: breaker.threshold, cooldownMs: Math.min(parseDuration(breaker.cooldown), maxDelayMs) },

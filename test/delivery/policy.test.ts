@@ -56,6 +56,12 @@ test('batch: omitted is none; given, each limit defaults to 500 events / 1mb / 1
   });
 });
 
+test('batch: the lane holds at least 4 batches unless queue.capacity is set', () => {
+  assert.equal(compilePolicy({ batch: { maxEvents: 500 } }).queue.capacity, 2000);
+  assert.equal(compilePolicy({ batch: { maxEvents: 100 } }).queue.capacity, 1000);
+  assert.equal(compilePolicy({ batch: { maxEvents: 500 }, queue: { capacity: 600 } }).queue.capacity, 600);
+});
+
 test('concurrency adaptive (the http default): starts at 1, bounded by maxConcurrency (default 128)', () => {
   assert.deepEqual(compilePolicy({}, { concurrency: 'adaptive' }).queue, {
     concurrency: 1,
