@@ -128,7 +128,7 @@ export const remoteHttp: Scenario = {
   kind: 'scenario',
   measures: `http sink to a receiver answering after ${LATENCY_MS} ms, N events posted at peak: delivered events/s on the defaults (adaptive concurrency) and with batch {maxEvents: 500}, the limit reached, drain time, RSS. Targets: defaults ≥ 1,500 events/s; batched deliveredRps ≥ 0.9 × its own ingestRps; 0 lost`,
   async run(ctx) {
-    const events = ctx.quick ? 1000 : 50_000;
+    const events = ctx.quick ? 300 : 50_000;
     const defaults = await phase(ctx, events, []);
     const batched = await phase(ctx, events, ['    batch: { maxEvents: 500 }']);
     const figures: Figures = { events, latencyMs: LATENCY_MS };
