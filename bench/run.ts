@@ -16,6 +16,7 @@ import { httpSink } from './scenarios/http-sink.ts';
 import { ingress, ingressNode } from './scenarios/ingress.ts';
 import { ingressJwt } from './scenarios/ingress-jwt.ts';
 import { reload } from './scenarios/reload.ts';
+import { remoteHttp } from './scenarios/remote-http.ts';
 import { route } from './scenarios/route.ts';
 import { Unavailable, type BenchContext, type Figures, type Scenario, type Series } from './scenarios/types.ts';
 
@@ -30,6 +31,7 @@ const ALL: Scenario[] = [
   route,
   fanout,
   httpSink,
+  remoteHttp,
   backlog,
   reload,
 ];

@@ -128,6 +128,12 @@ export class Metrics {
     labelNames: ['pipeline', 'sink'],
     registers: [this.registry],
   });
+  readonly concurrencyLimit = new Gauge({
+    name: 'hookroute_sink_concurrency_limit',
+    help: 'Sends allowed in flight at once, by sink: fixed, or where `queue.concurrency: adaptive` has it now.',
+    labelNames: ['pipeline', 'sink'],
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'hookroute_dead_letters_total',
     help: 'Records written to the dead-letter queue, by reason.',

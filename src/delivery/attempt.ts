@@ -2,7 +2,7 @@
 // Attempts that start within the same short window share one timer (a coarse timeout wheel): the lane timeout is a
 // safety net of minutes, so firing up to a tenth of it late costs nothing, while a timer and two abort listeners per
 // delivery were a measurable part of the delivery path. Each attempt still gets its own signal.
-import type { DeliveryMeta, SinkInstance } from '../sinks/define.ts';
+import type { DeliveryMeta, SendOutcome, SinkInstance } from '../sinks/define.ts';
 import type { AttemptResult } from './verdict.ts';
 
 export interface AttemptRun {
@@ -61,12 +61,17 @@ export class AttemptRunner {
 
   /** Call `sink.send` once with a signal of its own that fires after the timeout or at shutdown. */
   send(sink: SinkInstance, payload: unknown, meta: DeliveryMeta): AttemptRun {
+    return this.run((signal) => sink.send(payload, meta, signal));
+  }
+
+  /** Run one attempt of any shape (a batch send, say) under the same timeout and shutdown rules as `send`. */
+  run(call: (signal: AbortSignal) => Promise<SendOutcome | void>): AttemptRun {
     const slot = this.enter();
     let settle!: (r: AttemptResult) => void;
     const result = new Promise<AttemptResult>((resolve) => (settle = resolve));
     const run: Running = { ctl: new AbortController(), settle };
     slot.running.add(run);
-    const sent = callSend(sink, payload, meta, run.ctl.signal);
+    const sent = callSend(call, run.ctl.signal);
     void sent.then((r) => {
       if (slot.running.delete(run)) {
         settle(r);
@@ -121,13 +126,11 @@ export class AttemptRunner {
 }
 
 async function callSend(
-  sink: SinkInstance,
-  payload: unknown,
-  meta: DeliveryMeta,
+  call: (signal: AbortSignal) => Promise<SendOutcome | void>,
   signal: AbortSignal,
 ): Promise<AttemptResult> {
   try {
-    return { outcome: await sink.send(payload, meta, signal) };
+    return { outcome: await call(signal) };
   } catch (thrown) {
     return { thrown };
   }

@@ -1,8 +1,8 @@
-// The delivery policy of one sink, in one place: the retry/queue/breaker schemas of a pipeline's sink entry, their
+// The delivery policy of one sink, in one place: the retry/queue/breaker/batch schemas of a pipeline's sink entry, their
 // compiled shapes, the conversion between them and the backoff maths. Changing the retry policy starts and ends here.
 import Type, { type Static } from 'typebox';
 import { Value } from 'typebox/value';
-import { Duration, parseDuration, parseRate } from '../schema-kit/units.ts';
+import { Duration, Size, parseDuration, parseRate, parseSize } from '../schema-kit/units.ts';
 
 export const RetrySchema = Type.Object(
   {
@@ -28,11 +28,16 @@ export const RetrySchema = Type.Object(
 
 export const QueueSchema = Type.Object(
   {
-    concurrency: Type.Integer({
+    concurrency: Type.Union([Type.Integer({ minimum: 1, maximum: 1024 }), Type.Literal('adaptive')], {
+      default: 4,
+      description:
+        'Sends in flight at once for this sink: a number, or `adaptive` (the default for `http`): grows while the destination answers at its usual latency, shrinks on 429, 5xx, timeouts or rising latency, between 1 and `maxConcurrency`.',
+    }),
+    maxConcurrency: Type.Integer({
       minimum: 1,
       maximum: 1024,
-      default: 4,
-      description: 'Deliveries in flight at once for this sink.',
+      default: 128,
+      description: 'Upper bound of an `adaptive` concurrency.',
     }),
     rate: Type.Optional(
       Type.String({
@@ -45,7 +50,8 @@ export const QueueSchema = Type.Object(
       minimum: 1,
       maximum: 1_000_000,
       default: 1000,
-      description: 'Deliveries held in memory; more wait in the journal on disk.',
+      description:
+        'Deliveries held in memory; more wait in the journal on disk. Not set and with `batch`: at least 4 × `batch.maxEvents`, so several batches can be in flight.',
     }),
   },
   { additionalProperties: false, description: 'The bounded queue in front of the sink.' },
@@ -66,9 +72,31 @@ export const BreakerSchema = Type.Object(
   { additionalProperties: false, description: 'Per-sink circuit breaker.' },
 );
 
+export const BatchSchema = Type.Object(
+  {
+    maxEvents: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 500,
+      description: 'Events in one send at most.',
+    }),
+    maxBytes: Size('1mb', 'Payload bytes (as JSON) in one send at most; a larger payload goes alone.', 1),
+    maxWait: Duration(
+      '1s',
+      'Longest an event waits for its batch to fill: the latency batching may add when traffic is light.',
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Send events in batches (the sink type must support it); a batch goes out when any limit is reached. Omitted: one event per send.',
+  },
+);
+
 export type RetryInput = Static<typeof RetrySchema>;
 export type QueueInput = Static<typeof QueueSchema>;
 export type BreakerInput = Static<typeof BreakerSchema>;
+export type BatchInput = Static<typeof BatchSchema>;
 
 /** The retry policy in numbers. `attempts` is `Infinity` for `unlimited`. */
 export interface RetryPolicy {
@@ -79,7 +107,10 @@ export interface RetryPolicy {
   maxAgeMs?: number;
 }
 export interface QueuePolicy {
+  /** Fixed sends in flight, or (adaptive) where the limit starts. */
   concurrency: number;
+  /** Present when `concurrency: adaptive`: the limit moves between 1 and this. */
+  adaptive?: { maxConcurrency: number };
   rate?: { count: number; intervalMs: number };
   capacity: number;
 }
@@ -87,17 +118,30 @@ export interface BreakerPolicy {
   threshold: number;
   cooldownMs: number;
 }
+export interface BatchPolicy {
+  maxEvents: number;
+  maxBytes: number;
+  maxWaitMs: number;
+}
 export interface DeliveryPolicy {
   retry: RetryPolicy;
   queue: QueuePolicy;
   breaker: BreakerPolicy;
+  /** Absent: one event per send. */
+  batch?: BatchPolicy;
 }
 
-/** Defaults a sink type may set for its queue (e.g. Slack's one message a second). */
+/** Defaults a sink type may set for its queue (e.g. Slack's one message a second, http's adaptive concurrency). */
 export interface QueueDefaults {
-  concurrency?: number;
+  concurrency?: number | 'adaptive';
   rate?: string;
 }
+
+/** Batches a lane holds in memory at least, when `queue.capacity` is not set. */
+const BATCHES_HELD = 4;
+
+/** Where an adaptive limit starts: it doubles per round trip until the destination first pushes back. */
+const ADAPTIVE_START = 1;
 
 /**
  * The policy of one sink entry: its own values, else the sink type's queue defaults, else the schemas' defaults.
@@ -106,7 +150,7 @@ export interface QueueDefaults {
  * compilePolicy({ retry: { attempts: 'unlimited', maxAge: '3d' } }).retry // { attempts: Infinity, ..., maxAgeMs: 259200000 }
  */
 export function compilePolicy(
-  entry: { retry?: unknown; queue?: unknown; breaker?: unknown },
+  entry: { retry?: unknown; queue?: unknown; breaker?: unknown; batch?: unknown },
   typeDefaults: QueueDefaults = {},
 ): DeliveryPolicy {
   const retry = { ...(Value.Default(RetrySchema, {}) as RetryInput), ...(entry.retry as Partial<RetryInput>) };
@@ -120,6 +164,11 @@ export function compilePolicy(
     ...(entry.breaker as Partial<BreakerInput>),
   };
   const maxDelayMs = parseDuration(retry.maxDelay);
+  const adaptive = queue.concurrency === 'adaptive';
+  const batch =
+    entry.batch === undefined
+      ? undefined
+      : { ...(Value.Default(BatchSchema, {}) as BatchInput), ...(entry.batch as Partial<BatchInput>) };
   return {
     retry: {
       attempts: retry.attempts === 'unlimited' ? Number.POSITIVE_INFINITY : retry.attempts,
@@ -128,12 +177,26 @@ export function compilePolicy(
       ...(retry.maxAge !== undefined ? { maxAgeMs: parseDuration(retry.maxAge) } : {}),
     },
     queue: {
-      concurrency: queue.concurrency,
+      concurrency: adaptive ? Math.min(ADAPTIVE_START, queue.maxConcurrency) : (queue.concurrency as number),
+      ...(adaptive ? { adaptive: { maxConcurrency: queue.maxConcurrency } } : {}),
       ...(queue.rate !== undefined ? { rate: parseRate(queue.rate) } : {}),
-      capacity: queue.capacity,
+      // A lane holding only two batches would send only two at a time, whatever the concurrency allows.
+      capacity:
+        batch && (entry.queue as Partial<QueueInput> | undefined)?.capacity === undefined
+          ? Math.max(queue.capacity, BATCHES_HELD * batch.maxEvents)
+          : queue.capacity,
     },
     // The breaker never pauses a sink longer than its retry policy would wait anyway, so it cannot stretch a short schedule.
     breaker: { threshold: breaker.threshold, cooldownMs: Math.min(parseDuration(breaker.cooldown), maxDelayMs) },
+    ...(batch
+      ? {
+          batch: {
+            maxEvents: batch.maxEvents,
+            maxBytes: parseSize(batch.maxBytes),
+            maxWaitMs: parseDuration(batch.maxWait),
+          },
+        }
+      : {}),
   };
 }
 

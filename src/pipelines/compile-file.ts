@@ -132,6 +132,12 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
       );
     ids.add(sinkId);
 
+    if (entry.batch !== undefined && def.batches !== true)
+      at(
+        ['sinks', i, 'batch'],
+        `sink type "${entry.type}" cannot send batches: remove \`batch:\` (it sends one event at a time)`,
+        { key: true },
+      );
     const options = sinkOptions(def.options, rawEntry, ['sinks', i], at);
     const policies = lanePolicies(def, rawEntry, ['sinks', i], at);
     const sinkTransform = compileAt(['sinks', i, 'transform'], entry.transform);

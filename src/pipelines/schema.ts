@@ -1,9 +1,9 @@
 // The pipeline file format: one TypeBox schema for `pipelines/*.yaml`, shared by the loader, `validate` and the docs.
 import Type, { type Static } from 'typebox';
-import { BreakerSchema, QueueSchema, RetrySchema } from '../delivery/policy.ts';
+import { BatchSchema, BreakerSchema, QueueSchema, RetrySchema } from '../delivery/policy.ts';
 
 /** Keys every sink entry may carry besides the sink's own options. */
-export const COMMON_SINK_KEYS = ['type', 'name', 'transform', 'retry', 'queue', 'breaker'] as const;
+export const COMMON_SINK_KEYS = ['type', 'name', 'transform', 'retry', 'queue', 'breaker', 'batch'] as const;
 
 export const SinkEntrySchema = Type.Object(
   {
@@ -20,6 +20,7 @@ export const SinkEntrySchema = Type.Object(
     retry: Type.Optional(RetrySchema),
     queue: Type.Optional(QueueSchema),
     breaker: Type.Optional(BreakerSchema),
+    batch: Type.Optional(BatchSchema),
   },
   {
     additionalProperties: true,

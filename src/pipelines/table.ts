@@ -14,6 +14,8 @@ export interface LaneSpec {
   retry: DeliveryPolicy['retry'];
   queue: DeliveryPolicy['queue'];
   breaker: DeliveryPolicy['breaker'];
+  /** Absent: one event per send. */
+  batch?: DeliveryPolicy['batch'];
   /** Changes whenever anything above changes: a reload recreates the sink only when this differs. */
   fingerprint: string;
   /** Pipeline file (absolute) and line of the sink entry, for errors. */

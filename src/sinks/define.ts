@@ -32,6 +32,27 @@ export interface DeliveryMeta {
   /** 1 for the first attempt. */
   attempt: number;
   receivedAt: number;
+  /**
+   * The same on every attempt and after a restart for this event on this sink (see delivery/idempotency-key.ts): send it
+   * as `Idempotency-Key` (or your destination's equivalent) so the destination can drop at-least-once duplicates.
+   */
+  idempotencyKey: string;
+}
+
+/** One event of a batch: its payload (read-only, as in `send`) and its delivery meta. */
+export interface BatchItem {
+  payload: unknown;
+  meta: DeliveryMeta;
+}
+
+/** Facts about one batch send. */
+export interface BatchMeta {
+  pipeline: string;
+  sink: string;
+  /** 1 for the first attempt of this set of events. */
+  attempt: number;
+  /** Derived from the sorted event ids and the lane: the same for the same set of events, on retries and after a restart. */
+  idempotencyKey: string;
 }
 
 /** What a send did. Only `delivery/` decides what happens next (retry, breaker, dead letter). */
@@ -55,6 +76,12 @@ export interface SinkInstance {
    * transform's result, evaluated once per event), so a change made here would reach the other sinks. Copy to change.
    */
   send(payload: unknown, meta: DeliveryMeta, signal: AbortSignal): Promise<SendOutcome | void>;
+  /**
+   * Deliver several payloads as one unit (one request, one write, one message), for a pipeline entry with `batch:`.
+   * The outcome covers the whole batch: a retryable failure retries all of it; a permanent one makes the lane split the
+   * batch and try the halves until the refused events are isolated. Required when the definition sets `batches: true`.
+   */
+  sendBatch?(items: readonly BatchItem[], meta: BatchMeta, signal: AbortSignal): Promise<SendOutcome | void>;
   /** Flush and release resources. Called once, after the last send has settled. */
   close(): Promise<void>;
 }
@@ -64,10 +91,12 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   type: string;
   /** One line for generated docs (optional). */
   description?: string;
-  /** TypeBox schema of the sink's own options (everything but `type`, `name`, `transform`, `retry`, `queue`, `breaker`). */
+  /** TypeBox schema of the sink's own options (everything but `type`, `name`, `transform`, `retry`, `queue`, `breaker`, `batch`). */
   options: S;
   /** Queue defaults for this sink type (e.g. Slack: one message a second). */
   defaults?: QueueDefaults;
+  /** Instances implement `sendBatch`. Without it a pipeline entry's `batch:` is refused at validate. */
+  batches?: boolean;
   create(options: Static<S>, ctx: SinkContext): SinkInstance | Promise<SinkInstance>;
 }
 

@@ -1,5 +1,5 @@
 // docs/sinks.md, generated from each sink type's option schema and the delivery policy's schemas: no sink is undocumented.
-import { BreakerSchema, QueueSchema, RetrySchema } from '../delivery/policy.ts';
+import { BatchSchema, BreakerSchema, QueueSchema, RetrySchema } from '../delivery/policy.ts';
 import { referenceTable } from '../schema-kit/schema-docs.ts';
 import type { SinkDefinition } from './define.ts';
 
@@ -31,6 +31,10 @@ export function renderSinkDocs(sinks: readonly DocumentedSink[]): string {
     referenceTable(QueueSchema, 'queue').trimEnd(),
     '',
     referenceTable(BreakerSchema, 'breaker').trimEnd(),
+    '',
+    referenceTable(BatchSchema, 'batch').trimEnd(),
+    '',
+    'Without `batch` each event is sent on its own. A sink type that cannot batch refuses `batch` at `validate`; the built-ins all can.',
   ];
   for (const { definition: d, origin } of [...sinks].sort((a, b) =>
     a.definition.type.localeCompare(b.definition.type),
@@ -40,6 +44,7 @@ export function renderSinkDocs(sinks: readonly DocumentedSink[]): string {
     if (origin !== 'built-in') lines.push(`Plugin: \`${origin}\`.`, '');
     const defaults = Object.entries(d.defaults ?? {}).map(([k, v]) => `\`queue.${k}: ${v}\``);
     if (defaults.length > 0) lines.push(`Defaults for this type: ${defaults.join(', ')}.`, '');
+    if (d.batches !== true) lines.push('Cannot batch: `batch` is refused.', '');
     const options = (d.options as { properties?: object }).properties;
     lines.push(
       options && Object.keys(options).length > 0 ? referenceTable(d.options).trimEnd() : 'This type takes no options.',

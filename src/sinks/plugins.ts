@@ -89,8 +89,9 @@ export function checkSinkDefinition(value: unknown): string | undefined {
   if (def.defaults !== undefined) {
     const d = def.defaults as Record<string, unknown> | null;
     if (d === null || typeof d !== 'object') return `sink "${def.type}": defaults must be an object`;
-    if (d.concurrency !== undefined && (!Number.isInteger(d.concurrency) || (d.concurrency as number) < 1)) {
-      return `sink "${def.type}": defaults.concurrency must be a positive integer`;
+    const c = d.concurrency;
+    if (c !== undefined && c !== 'adaptive' && (!Number.isInteger(c) || (c as number) < 1)) {
+      return `sink "${def.type}": defaults.concurrency must be a positive integer or "adaptive"`;
     }
     if (d.rate !== undefined) {
       try {

@@ -1,4 +1,4 @@
-// The `stdout` sink: one JSON line per payload on standard output, surviving a closed pipe (EPIPE).
+// The `stdout` sink: one JSON line per payload on standard output (a batch in one write), surviving a closed pipe (EPIPE).
 import type { Writable } from 'node:stream';
 import Type, { type Static } from 'typebox';
 import { defineSink, ok, permanent, retryable, type SendOutcome, type SinkInstance } from './define.ts';
@@ -37,25 +37,32 @@ export function createStdoutSink(stream: Writable = process.stdout): SinkInstanc
   guard(stream);
   const closedOutcome = (): SendOutcome => permanent('stdout is closed (EPIPE); the reader went away');
 
+  const write = async (payloads: readonly unknown[], signal: AbortSignal): Promise<SendOutcome> => {
+    if (isClosed(stream)) return closedOutcome();
+    let line: string;
+    try {
+      line = payloads.map((p) => `${payloadJson(p)}\n`).join('');
+    } catch (err) {
+      return permanent(`payload is not JSON-serialisable: ${(err as Error).message}`);
+    }
+    const result = await writeLine(stream, line, signal);
+    if (result === 'aborted') return retryable('aborted while stdout was full');
+    if (result || isClosed(stream)) {
+      closedStreams.add(stream);
+      return closedOutcome();
+    }
+    // Backpressure: a slow reader slows deliveries down instead of growing memory.
+    await waitForDrain(stream, signal);
+    return ok();
+  };
+
   return {
-    async send(payload, _meta, signal) {
-      if (isClosed(stream)) return closedOutcome();
-      let line: string;
-      try {
-        line = `${payloadJson(payload)}\n`;
-      } catch (err) {
-        return permanent(`payload is not JSON-serialisable: ${(err as Error).message}`);
-      }
-      const result = await writeLine(stream, line, signal);
-      if (result === 'aborted') return retryable('aborted while stdout was full');
-      if (result || isClosed(stream)) {
-        closedStreams.add(stream);
-        return closedOutcome();
-      }
-      // Backpressure: a slow reader slows deliveries down instead of growing memory.
-      await waitForDrain(stream, signal);
-      return ok();
-    },
+    send: (payload, _meta, signal) => write([payload], signal),
+    sendBatch: (items, _meta, signal) =>
+      write(
+        items.map((it) => it.payload),
+        signal,
+      ),
     // The stream is shared and outlives the sink: nothing to release.
     async close() {},
   };
@@ -101,5 +108,6 @@ export const stdoutSink = defineSink({
   type: 'stdout',
   description: 'Writes each payload as one JSON line to standard output.',
   options: StdoutSinkOptions,
+  batches: true,
   create: () => createStdoutSink(),
 });

@@ -18,6 +18,7 @@ const EXPECTED = [
   'route',
   'fanout',
   'http-sink',
+  'remote-http',
   'backlog',
   'reload',
 ];

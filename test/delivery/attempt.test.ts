@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { sendAttempt } from '../../src/delivery/attempt.ts';
 import type { DeliveryMeta, SinkInstance } from '../../src/sinks/define.ts';
 
-const meta: DeliveryMeta = { eventId: 1, eventName: 'emailSend', pipeline: 'p', sink: 's', attempt: 1, receivedAt: 0 };
+const meta: DeliveryMeta = {
+  eventId: 1,
+  eventName: 'emailSend',
+  pipeline: 'p',
+  sink: 's',
+  attempt: 1,
+  receivedAt: 0,
+  idempotencyKey: 'k1',
+};
 const sinkOf = (send: SinkInstance['send']): SinkInstance => ({ send, close: async () => {} });
 
 test('returns the outcome, or the thrown error', async () => {

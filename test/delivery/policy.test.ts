@@ -45,3 +45,33 @@ test('mayRetry: attempts left and, with maxAge, not failing for too long', () =>
   assert.equal(mayRetry(aged, 1, 5000, 6000), false);
   assert.equal(mayRetry(aged, 1, undefined, 6000), true, 'no failure time yet: only attempts count');
 });
+
+test('batch: omitted is none; given, each limit defaults to 500 events / 1mb / 1s', () => {
+  assert.equal(compilePolicy({}).batch, undefined);
+  assert.deepEqual(compilePolicy({ batch: {} }).batch, { maxEvents: 500, maxBytes: 1 << 20, maxWaitMs: 1000 });
+  assert.deepEqual(compilePolicy({ batch: { maxEvents: 50, maxWait: '200ms', maxBytes: '64kb' } }).batch, {
+    maxEvents: 50,
+    maxBytes: 65_536,
+    maxWaitMs: 200,
+  });
+});
+
+test('batch: the lane holds at least 4 batches unless queue.capacity is set', () => {
+  assert.equal(compilePolicy({ batch: { maxEvents: 500 } }).queue.capacity, 2000);
+  assert.equal(compilePolicy({ batch: { maxEvents: 100 } }).queue.capacity, 1000);
+  assert.equal(compilePolicy({ batch: { maxEvents: 500 }, queue: { capacity: 600 } }).queue.capacity, 600);
+});
+
+test('concurrency adaptive (the http default): starts at 1, bounded by maxConcurrency (default 128)', () => {
+  assert.deepEqual(compilePolicy({}, { concurrency: 'adaptive' }).queue, {
+    concurrency: 1,
+    adaptive: { maxConcurrency: 128 },
+    capacity: 1000,
+  });
+  assert.deepEqual(compilePolicy({ queue: { concurrency: 'adaptive', maxConcurrency: 16 } }).queue.adaptive, {
+    maxConcurrency: 16,
+  });
+  // A number still fixes it, over the sink type's adaptive default.
+  const fixed = compilePolicy({ queue: { concurrency: 8 } }, { concurrency: 'adaptive' }).queue;
+  assert.deepEqual([fixed.concurrency, fixed.adaptive], [8, undefined]);
+});

@@ -96,6 +96,16 @@ const broken: [string, string, string][] = [
     `transform: $contains(email, /^(a+)+$/)\n${ok}`,
     '1:38: transform: regex /^(a+)+$/ can backtrack catastrophically',
   ],
+  [
+    'batch on a sink type that cannot batch',
+    'sinks:\n  - type: stdout\n    batch: { maxEvents: 10 }\n',
+    '3:5: sinks[0].batch: sink type "stdout" cannot send batches: remove `batch:`',
+  ],
+  [
+    'bad batch limit',
+    'sinks:\n  - type: stdout\n    batch: { maxEvents: 0 }\n',
+    '3:25: sinks[0].batch.maxEvents: must be >= 1',
+  ],
   ['prototype-named key', `constructor: 1\n${ok}`, '1:1: constructor: unknown key (known: name'],
   ['prototype-named sink option', 'sinks:\n  - type: stdout\n    toString: 2\n', '3:5: sinks[0].toString: unknown key'],
 ];

@@ -16,6 +16,7 @@ const meta: DeliveryMeta = {
   sink: 'discord',
   attempt: 1,
   receivedAt: 0,
+  idempotencyKey: 'k1',
 };
 const never = new AbortController().signal;
 const ctx: SinkContext = { pipeline: 'p', sink: 'discord', baseDir: '.', logger: silentLogger, signal: never };

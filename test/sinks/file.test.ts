@@ -14,6 +14,7 @@ const meta: DeliveryMeta = {
   sink: 'file',
   attempt: 1,
   receivedAt: 0,
+  idempotencyKey: 'k1',
 };
 const never = new AbortController().signal;
 const T0 = Date.parse('2026-11-27T17:10:00Z');

@@ -18,6 +18,7 @@ const meta: DeliveryMeta = {
   sink: 'http',
   attempt: 1,
   receivedAt: 0,
+  idempotencyKey: 'k1',
 };
 const never = new AbortController().signal;
 

@@ -22,6 +22,7 @@ const meta: DeliveryMeta = {
   sink: 's',
   attempt: 1,
   receivedAt: 0,
+  idempotencyKey: 'k1',
 };
 const never = new AbortController().signal;
 

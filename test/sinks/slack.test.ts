@@ -13,6 +13,7 @@ const meta: DeliveryMeta = {
   sink: 'slack',
   attempt: 1,
   receivedAt: 0,
+  idempotencyKey: 'k1',
 };
 const never = new AbortController().signal;
 

@@ -13,6 +13,7 @@ const meta: DeliveryMeta = {
   sink: 'stdout',
   attempt: 1,
   receivedAt: 0,
+  idempotencyKey: 'k1',
 };
 const never = new AbortController().signal;
 const modulePath = fileURLToPath(new URL('../../src/sinks/stdout.ts', import.meta.url));
