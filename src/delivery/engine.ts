@@ -129,9 +129,12 @@ export class DeliveryEngine implements EventHandoff {
 
   private async resume(): Promise<void> {
     const owed = this.store.owed;
-    // Events stored but never routed (the crash came first): route them now, with the current table.
+    // Events stored but never routed (the crash came first): route them now, with the current table. Only those
+    // recovered: events accepted since are the pump's, and may not be written yet (read back now, they would be
+    // given up as unreadable, and lost).
+    const recovered = this.store.recoveredHead;
     for (let from = 0; !this.stopping;) {
-      const ids = owed.unroutedIds(from, READ_BATCH);
+      const ids = owed.unroutedIds(from, READ_BATCH).filter((id) => id <= recovered);
       if (ids.length === 0) break;
       const read = await Promise.all(ids.map((id) => this.store.read(id)));
       // An unreadable event (logged by the store) owes nothing: it must not hold storage forever.
