@@ -82,7 +82,10 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
     await sinks.prepare(loaded.table, loaded.registry);
     cleanups.push(() => sinks.closeAll());
 
-    const deadLetters = await DeadLetterStore.open(deadLetterDir(config.storage.dir), { fsync: config.storage.fsync });
+    const deadLetters = await DeadLetterStore.open(deadLetterDir(config.storage.dir), {
+      fsync: config.storage.fsync,
+      onBytes: (bytes) => metrics.deadLetterBytes.set(bytes),
+    });
     cleanups.push(() => deadLetters.close());
 
     const lanes = new Map<string, Lane>();

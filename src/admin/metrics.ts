@@ -156,6 +156,16 @@ export class Metrics {
     help: 'fsync calls (group commits).',
     registers: [this.registry],
   });
+  readonly journalWriteFailures = new Counter({
+    name: 'hookroute_journal_write_failures_total',
+    help: 'Journal writes or fsyncs that failed (disk full, I/O error); ingress answers 503 until one succeeds again.',
+    registers: [this.registry],
+  });
+  readonly deadLetterBytes = new Gauge({
+    name: 'hookroute_dead_letter_bytes',
+    help: 'Bytes of dead-letter files on disk (counted against storage.maxDiskBytes with the journal).',
+    registers: [this.registry],
+  });
   readonly journalCorruptions = new Counter({
     name: 'hookroute_journal_corrupt_tails_total',
     help: 'Torn or corrupt journal tails cut off at start.',

@@ -226,7 +226,10 @@ const StorageSchema = Type.Object(
   {
     dir: Type.String({ default: './data', description: 'Journal and dead-letter queue folder.' }),
     fsync: FsyncSchema,
-    maxDiskBytes: Size('10gb', 'Journal size at which ingress answers 503 until the backlog drains.'),
+    maxDiskBytes: Size(
+      '10gb',
+      'Journal and dead-letter bytes together at which ingress answers 503 (storage_full) until the backlog drains or dead letters are replayed or deleted.',
+    ),
     segmentBytes: Size('64mb', 'Size at which the journal starts a new segment file.'),
   },
   { additionalProperties: false, default: {}, description: 'Durable storage.' },

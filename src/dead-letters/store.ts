@@ -1,6 +1,6 @@
 // The dead-letter queue: JSON Lines files under `<storage.dir>/dlq/`, appended with group-committed fsync, streamed to read.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ValidationIssue } from '../events/record.ts';
@@ -146,6 +146,10 @@ export class DeadLetterStore {
   private fh!: FileHandle;
   private seq = 0;
   private size = 0;
+  /** Bytes of the files other than the active one: with `size`, what the DLQ adds to the disk quota. */
+  private sealedBytes = 0;
+  /** The last write failed (disk full, I/O error): readiness reports it until a write succeeds. */
+  private writeFailed = false;
   /** A failed write may have left a partial line: cut the file back to `size` before writing again. */
   private dirty = false;
   private pending: PendingAppend[] = [];
@@ -161,15 +165,36 @@ export class DeadLetterStore {
     readonly dir: string,
     private readonly fsync: FsyncMode,
     private readonly maxFileBytes: number,
+    private readonly onBytes: (bytes: number) => void,
   ) {}
 
   /** Open (creating) the DLQ folder; a torn last line in the active file is cut off. */
-  static async open(dir: string, opts: { fsync?: FsyncMode; maxFileBytes?: number } = {}): Promise<DeadLetterStore> {
-    const store = new DeadLetterStore(dir, opts.fsync ?? 'batch', opts.maxFileBytes ?? 16 * 1024 * 1024);
+  static async open(
+    dir: string,
+    opts: { fsync?: FsyncMode; maxFileBytes?: number; onBytes?: (bytes: number) => void } = {},
+  ): Promise<DeadLetterStore> {
+    const store = new DeadLetterStore(
+      dir,
+      opts.fsync ?? 'batch',
+      opts.maxFileBytes ?? 16 * 1024 * 1024,
+      opts.onBytes ?? (() => {}),
+    );
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const seqs = await store.fileSeqs();
+    for (const seq of seqs.slice(0, -1)) store.sealedBytes += await store.fileBytes(seq);
     await store.openActive(seqs.at(-1) ?? 1);
+    store.reportBytes();
     return store;
+  }
+
+  /** Bytes of every dead-letter file: they count against `storage.maxDiskBytes` together with the journal. */
+  get bytes(): number {
+    return this.sealedBytes + this.size;
+  }
+
+  /** False after a write failed, until one succeeds again. */
+  get healthy(): boolean {
+    return !this.writeFailed;
   }
 
   /** Store one record; resolves once it is on disk (fsynced unless `fsync: off`). Concurrent appends share one fsync. */
@@ -325,7 +350,17 @@ export class DeadLetterStore {
 
   private async rotate(): Promise<void> {
     await this.fh.close();
+    this.sealedBytes += this.size;
+    this.size = 0;
     await this.openActive(this.seq + 1);
+  }
+
+  private async fileBytes(seq: number): Promise<number> {
+    return (await stat(join(this.dir, fileName(seq))).catch(() => ({ size: 0 }))).size;
+  }
+
+  private reportBytes(): void {
+    this.onBytes(this.bytes);
   }
 
   private async flushLoop(): Promise<void> {
@@ -345,8 +380,11 @@ export class DeadLetterStore {
           if (this.fsync !== 'off') await this.fh.sync();
           this.dirty = false;
           this.size += buf.length;
+          this.writeFailed = false;
+          this.reportBytes();
           for (const p of batch) p.resolve();
         } catch (err) {
+          this.writeFailed = true;
           for (const p of batch) p.reject(err);
         }
       }
@@ -360,12 +398,14 @@ export class DeadLetterStore {
     for (const [seq, ids] of byFile) {
       const file = join(this.dir, fileName(seq));
       const tmp = `${file}.tmp`;
+      const before = await this.fileBytes(seq);
       const out = await open(tmp, 'w', 0o600);
       let kept = 0;
+      let keptBytes = 0;
       try {
         for await (const rec of readRecords(file)) {
           if (ids.has(rec.id)) continue;
-          await out.write(`${JSON.stringify(rec)}\n`);
+          keptBytes += (await out.write(`${JSON.stringify(rec)}\n`)).bytesWritten;
           kept++;
         }
         if (this.fsync !== 'off') await out.sync();
@@ -380,6 +420,8 @@ export class DeadLetterStore {
       } else {
         await rename(tmp, file);
       }
+      this.sealedBytes = Math.max(0, this.sealedBytes - before + (kept === 0 ? 0 : keptBytes));
+      this.reportBytes();
     }
     if (this.fsync !== 'off' && byFile.size > 0) await syncDir(this.dir);
   }

@@ -1,4 +1,5 @@
 // The hand-off behind the 200, as a thin coordinator: intake stores, the pump routes, the lanes deliver, storage records what finished.
+import { setMaxListeners } from 'node:events';
 import type { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { EventHandoff, EventRecord, IncomingEvent } from '../events/record.ts';
@@ -12,6 +13,7 @@ import { Intake } from './intake.ts';
 import { READ_BATCH, type EngineLane, type FeedSource } from './lane-feed.ts';
 import { Lanes } from './reconcile.ts';
 import { RoutingPump } from './routing-pump.ts';
+import { appendUntilStored } from '../dead-letters/durable-append.ts';
 
 export type SettleResult = 'delivered' | 'dead_lettered';
 
@@ -22,7 +24,8 @@ export interface EngineDeps {
   /** The current routing table (swapped on reload). */
   table: () => RoutingTable;
   createLane: (spec: LaneSpec, onSettled: (e: EventRecord, r: SettleResult) => void) => EngineLane;
-  deadLetters: Pick<DeadLetterStore, 'append'>;
+  /** `bytes` counts against `storage.maxDiskBytes`; `healthy` false (a write failed) makes the engine not writable. */
+  deadLetters: Pick<DeadLetterStore, 'append'> & Partial<Pick<DeadLetterStore, 'bytes' | 'healthy'>>;
   metrics: Metrics;
   logger: Logger;
   /**
@@ -58,16 +61,20 @@ export class DeliveryEngine implements EventHandoff {
   private started = false;
   private resumed = false;
   private stopping = false;
+  /** Aborted at shutdown: stops dead-letter writes that keep retrying on a failing disk. */
+  private readonly stopSignal = new AbortController();
 
   private constructor(
     private readonly deps: EngineDeps,
     private readonly store: EventStore,
   ) {
     const stopping = () => this.stopping;
+    // Every dead letter retrying on a failing disk listens for shutdown on this one signal.
+    setMaxListeners(0, this.stopSignal.signal);
     this.pump = new RoutingPump({
       store,
       table: deps.table,
-      deadLetter: (rec, error) => this.deadLetter(rec, error),
+      deadLetter: (rec, error) => this.keepDeadLetter(rec, error),
       offer: (key, rec) => this.lanes.offer(key, rec),
       routed: (keys) => this.touchGauges(keys),
       metrics: deps.metrics,
@@ -78,6 +85,7 @@ export class DeliveryEngine implements EventHandoff {
       storage: deps.storage,
       pump: this.pump,
       deadLetter: (rec) => this.deadLetter(rec),
+      deadLetterBytes: () => deps.deadLetters.bytes ?? 0,
       stopping,
       metrics: deps.metrics,
       logger: deps.logger,
@@ -95,7 +103,7 @@ export class DeliveryEngine implements EventHandoff {
       createLane: (spec) => deps.createLane(spec, (e) => this.settle(spec.key, e.id)),
       updateLane: deps.updateLane?.bind(deps),
       source,
-      deadLetter: (rec) => this.deadLetter(rec),
+      deadLetter: (rec) => this.keepDeadLetter(rec),
       settle: (key, id) => this.settle(key, id),
       track: (work) => this.track(work),
       stopping,
@@ -121,9 +129,12 @@ export class DeliveryEngine implements EventHandoff {
 
   private async resume(): Promise<void> {
     const owed = this.store.owed;
-    // Events stored but never routed (the crash came first): route them now, with the current table.
+    // Events stored but never routed (the crash came first): route them now, with the current table. Only those
+    // recovered: events accepted since are the pump's, and may not be written yet (read back now, they would be
+    // given up as unreadable, and lost).
+    const recovered = this.store.recoveredHead;
     for (let from = 0; !this.stopping;) {
-      const ids = owed.unroutedIds(from, READ_BATCH);
+      const ids = owed.unroutedIds(from, READ_BATCH).filter((id) => id <= recovered);
       if (ids.length === 0) break;
       const read = await Promise.all(ids.map((id) => this.store.read(id)));
       // An unreadable event (logged by the store) owes nothing: it must not hold storage forever.
@@ -163,6 +174,22 @@ export class DeliveryEngine implements EventHandoff {
     if (error) this.deps.metrics.pipelineErrors.inc(error);
   }
 
+  /**
+   * A dead letter the engine produces in the background (a match error, a removed lane's backlog): retried while the
+   * disk fails, so its event stays owed until it is stored; rejects when shutdown comes first (owed at the next start).
+   */
+  private async keepDeadLetter(rec: DeadLetter, error?: { pipeline: string; stage: string }): Promise<void> {
+    const stored = await appendUntilStored(this.deps.deadLetters, rec, {
+      signal: this.stopSignal.signal,
+      onError: (err, tries) => {
+        if (tries === 1) this.deps.logger.error({ err }, 'delivery: a dead letter cannot be written; retrying');
+      },
+    });
+    if (!stored) throw new Error('shutting down before the dead letter was stored; it stays owed');
+    this.deps.metrics.deadLetters.inc({ reason: rec.reason });
+    if (error) this.deps.metrics.pipelineErrors.inc(error);
+  }
+
   /** A lane finished one delivery (delivered, or durably dead-lettered). */
   private settle(key: string, id: number): void {
     if (this.store.finish(key, id)) this.touchGauges([key]);
@@ -189,9 +216,10 @@ export class DeliveryEngine implements EventHandoff {
     this.background.add(q);
   }
 
-  /** True while accept() can store events: storage works and is under `storage.maxDiskBytes` (readiness). */
+  /** True while accept() can store events and dead letters can be written, under `storage.maxDiskBytes` (readiness). */
   writable(): boolean {
-    return this.store.healthy && this.store.bytes < this.deps.storage.maxDiskBytes;
+    const used = this.store.bytes + (this.deps.deadLetters.bytes ?? 0);
+    return this.store.healthy && (this.deps.deadLetters.healthy ?? true) && used < this.deps.storage.maxDiskBytes;
   }
 
   stats(): EngineStats {
@@ -208,6 +236,7 @@ export class DeliveryEngine implements EventHandoff {
   async shutdown(graceMs: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopSignal.abort();
     await this.pump.stop();
     await this.settleBackground();
     await this.lanes.closeAll(graceMs);

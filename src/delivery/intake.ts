@@ -15,6 +15,8 @@ export interface IntakeDeps {
   pump: RoutingPump;
   /** Store and count a dead letter the intake produces (a quarantined event). */
   deadLetter: (rec: DeadLetter) => Promise<void>;
+  /** Bytes of the dead-letter queue: the quota counts them with storage's. */
+  deadLetterBytes: () => number;
   /** True once shutdown began: everything is refused. */
   stopping: () => boolean;
   metrics: Metrics;
@@ -32,6 +34,7 @@ export class Intake {
   /** Store an event; resolves when it is durable. Quarantined events go to the dead-letter queue instead. */
   async accept(event: IncomingEvent): Promise<void> {
     this.refuseWhenStopping();
+    this.checkQuota();
     if (event.invalid && event.invalid.length > 0) {
       try {
         await this.deps.deadLetter(quarantinedRecord(event, this.deps.store.reserveId()));
@@ -41,12 +44,12 @@ export class Intake {
       }
       return;
     }
-    this.checkQuota();
     const durable = this.store(event, undefined);
     try {
       await durable;
     } catch {
-      throw new HandoffRefused('storage_error', 'the journal could not write the event', 5);
+      this.deps.pump.pump(); // lets go of the refused event
+      throw new HandoffRefused('storage_error', 'the journal could not write the event', 1);
     }
     this.deps.pump.pump();
   }
@@ -72,12 +75,14 @@ export class Intake {
     if (this.deps.stopping()) throw new HandoffRefused('shutting_down', 'hookroute is shutting down', 5);
   }
 
+  /** Refuse (503) while storage cannot write, or while storage and dead letters together fill the quota. */
   private checkQuota(): void {
-    const bytes = this.deps.store.bytes;
+    if (!this.deps.store.healthy) throw new HandoffRefused('storage_error', 'storage cannot write at the moment', 1);
+    const bytes = this.deps.store.bytes + this.deps.deadLetterBytes();
     if (bytes >= this.deps.storage.maxDiskBytes) {
       throw new HandoffRefused(
         'storage_full',
-        `the journal holds ${bytes} bytes, at its limit (storage.maxDiskBytes); retry when the backlog drains`,
+        `storage and dead letters hold ${bytes} bytes, at the limit (storage.maxDiskBytes); retry when the backlog drains`,
         5,
       );
     }

@@ -19,7 +19,7 @@ export interface Routable {
 export interface RoutingPumpDeps {
   store: EventStore;
   table: () => RoutingTable;
-  /** Store and count a dead letter (a match error, with the pipeline error behind it). */
+  /** Store and count a dead letter (a match error, with the pipeline error behind it); rejects if it could not be stored. */
   deadLetter: (rec: DeadLetter, error: { pipeline: string; stage: string }) => Promise<void>;
   /** Hand a routed event to one lane. */
   offer: (key: string, rec: EventRecord) => void;
@@ -89,18 +89,12 @@ export class RoutingPump {
   async route(items: Routable[], offer: boolean): Promise<void> {
     if (items.length === 0) return;
     const table = this.deps.table();
-    const decisions = await Promise.all(items.map((it) => owedLanes(table, it.rec, it.pinned)));
-    await Promise.all(
-      items.flatMap((it, i) =>
-        decisions[i]!.failures.map((f) =>
-          this.deps
-            .deadLetter(matchErrorRecord(it.rec, f.pipeline, f.error), { pipeline: f.pipeline, stage: 'match' })
-            .catch((err) =>
-              this.deps.logger.error({ err, pipeline: f.pipeline }, 'delivery: could not dead-letter a match error'),
-            ),
-        ),
-      ),
-    );
+    let decisions = await Promise.all(items.map((it) => owedLanes(table, it.rec, it.pinned)));
+    // An event whose match error could not be dead-lettered stays unrouted: the next start routes it (and stores the
+    // dead letter) again, rather than the routing being recorded without it.
+    const stored = await Promise.all(items.map((it, i) => this.storeMatchErrors(it.rec, decisions[i]!.failures)));
+    items = items.filter((_, i) => stored[i]);
+    decisions = decisions.filter((_, i) => stored[i]);
     const entries = items.map((it, i) => ({ id: it.rec.id, lanes: decisions[i]!.lanes }));
     for (let i = 0; i < items.length; i++) {
       const d = decisions[i]!;
@@ -112,6 +106,20 @@ export class RoutingPump {
     if (offer)
       for (let i = 0; i < items.length; i++) for (const key of decisions[i]!.lanes) this.deps.offer(key, items[i]!.rec);
     this.deps.routed(new Set(decisions.flatMap((d) => d.lanes)));
+  }
+
+  private async storeMatchErrors(rec: EventRecord, failures: { pipeline: string; error: string }[]): Promise<boolean> {
+    try {
+      for (const f of failures)
+        await this.deps.deadLetter(matchErrorRecord(rec, f.pipeline, f.error), {
+          pipeline: f.pipeline,
+          stage: 'match',
+        });
+      return true;
+    } catch (err) {
+      this.deps.logger.error({ err }, 'delivery: could not dead-letter a match error; the event stays unrouted');
+      return false;
+    }
   }
 
   /** One match per pipeline that wants the event (a replayed dead letter is not a new match). */

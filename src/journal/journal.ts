@@ -1,5 +1,5 @@
 // The append-only segment log behind the durable 200: group-committed writes, a checksummed recovery scan, oldest-first deletion.
-import { mkdir, open, readdir, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metrics } from '../admin/metrics.ts';
 import type { Logger } from '../log.ts';
@@ -23,6 +23,7 @@ import {
 import { readSpans } from './read-spans.ts';
 import { scanFrames } from './frame-scan.ts';
 import type { FsyncMode } from '../config/schema.ts';
+import { nodeJournalFs, type JournalFile, type JournalFs } from './journal-fs.ts';
 
 export interface JournalOptions {
   /** The journal folder itself (`<storage.dir>/journal`). */
@@ -31,6 +32,8 @@ export interface JournalOptions {
   segmentBytes: number;
   metrics: Metrics;
   logger: Logger;
+  /** Test seam: the calls that write files (default: node:fs/promises). */
+  fs?: JournalFs;
 }
 
 /** Where one EVENT frame lives. */
@@ -65,10 +68,17 @@ const segmentName = (n: number) => `${String(n).padStart(8, '0')}.log`;
 export class Journal {
   private readonly queue: WriteItem[] = [];
   private writing = false;
+  /** The write that failed last; cleared by the probe that finds writes working again. */
   private failed: Error | undefined;
-  private writeHandle: FileHandle | undefined;
+  private writeHandle: JournalFile | undefined;
   private writeSegment = 0;
   private writePos = 0;
+  /** End of the last batch that was written in full: a failed batch is cut back to here. */
+  private durablePos = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probeDelayMs = PROBE_FIRST_MS;
+  private closing = false;
+  private readonly fs: JournalFs;
   private readonly readHandles = new Map<number, Promise<FileHandle>>();
   /** Bytes per segment file, the active one counting what is queued. */
   private readonly sizes = new Map<number, number>();
@@ -83,6 +93,7 @@ export class Journal {
   private constructor(private readonly opts: JournalOptions) {
     // Frame offsets are kept as u32: keep every segment well below 4 GiB.
     this.opts = { ...opts, segmentBytes: Math.min(opts.segmentBytes, MAX_SEGMENT_BYTES) };
+    this.fs = opts.fs ?? nodeJournalFs;
   }
 
   /** Open (or create) the journal, calling `visit` for every intact record, then start a fresh segment for appends. */
@@ -100,7 +111,10 @@ export class Journal {
     j.writeSegment = last;
     j.roll();
     await j.whenIdle();
-    if (j.failed) throw j.failed;
+    if (j.failed) {
+      j.stopProbing();
+      throw j.failed;
+    }
     return j;
   }
 
@@ -134,7 +148,7 @@ export class Journal {
       this.opts.metrics.journalCorruptions.inc();
       if (newest) {
         // A torn write from a crash or power cut: everything before it is intact and acknowledged, the rest never was.
-        await truncate(file, pos);
+        await this.fs.truncate(file, pos);
         size = pos;
         this.opts.logger.warn({ segment: file, offset: pos, bytesCut: lost }, 'journal: torn or corrupt tail cut off');
       } else {
@@ -150,7 +164,7 @@ export class Journal {
     this.opts.metrics.journalBytes.set(this.totalBytes);
   }
 
-  /** False after a write failed: the journal refuses everything from then on. */
+  /** False while writes fail: appends are refused until a probe (every 0.1 s, backing off to 2 s) writes again. */
   get healthy(): boolean {
     return this.failed === undefined;
   }
@@ -209,6 +223,7 @@ export class Journal {
 
   /** Start a new segment for the following appends (the current one becomes deletable once finished). */
   roll(): void {
+    if (this.failed) return; // the probe that ends the failure starts a fresh segment anyway
     const segment = this.active + 1;
     const header = frame(RecordType.segmentStart, encodeSegmentStart(this.id));
     this.active = segment;
@@ -248,12 +263,11 @@ export class Journal {
         const batch = this.opts.fsync === 'always' ? this.takeOneSync() : this.queue.splice(0);
         try {
           await this.writeBatch(batch);
+          this.durablePos = this.writePos;
           this.opts.metrics.journalBytes.set(this.totalBytes);
           for (const item of batch) if (item.kind !== 'roll') item.resolve();
         } catch (err) {
-          this.failed = err as Error;
-          this.opts.logger.error({ err }, 'journal: write failed; refusing new events');
-          for (const item of [...batch, ...this.queue.splice(0)]) if (item.kind !== 'roll') item.reject(this.failed);
+          this.failBatch(batch, err as Error);
         }
       }
     } finally {
@@ -289,6 +303,92 @@ export class Journal {
     }
   }
 
+  /** A write or fsync failed: refuse the batch and all queued behind it, then probe until writes work again. */
+  private failBatch(batch: WriteItem[], err: Error): void {
+    if (!this.failed)
+      this.opts.logger.error({ err }, 'journal: write failed; refusing new events until a write succeeds again');
+    this.failed = err;
+    this.opts.metrics.journalWriteFailures.inc();
+    for (const item of [...batch, ...this.queue.splice(0)]) if (item.kind !== 'roll') item.reject(err);
+    this.forgetRefused();
+    this.scheduleProbe();
+  }
+
+  /** Sizes as they are on disk: segments not yet sealed had counted the bytes of frames that were just refused. */
+  private forgetRefused(): void {
+    for (const segment of [...this.sizes.keys()]) if (!this.sealed.has(segment)) this.sizes.delete(segment);
+    if (this.writeHandle) this.sizes.set(this.writeSegment, this.durablePos);
+    this.active = Math.max(this.active, this.writeSegment);
+    this.totalBytes = 0;
+    for (const size of this.sizes.values()) this.totalBytes += size;
+    this.opts.metrics.journalBytes.set(this.totalBytes);
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.closing) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      void this.probe();
+    }, this.probeDelayMs);
+    this.probeTimer.unref();
+    this.probeDelayMs = Math.min(this.probeDelayMs * 2, PROBE_MAX_MS);
+  }
+
+  private stopProbing(): void {
+    this.closing = true;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /**
+   * Recovery without a restart: seal the segment the failed batch wrote into (cut back to its last full batch, so no
+   * refused frame comes back at the next start) and write a fresh segment. Success means writes work again.
+   */
+  private async probe(): Promise<void> {
+    if (!this.failed || this.closing) return;
+    if (this.writing) return this.scheduleProbe();
+    this.writing = true;
+    try {
+      await this.sealAfterFailure();
+      const segment = this.active + 1;
+      const header = frame(RecordType.segmentStart, encodeSegmentStart(this.id));
+      await this.openSegment(segment, header);
+      this.active = segment;
+      this.sizes.set(segment, header.length);
+      this.totalBytes += header.length;
+      this.opts.metrics.journalBytes.set(this.totalBytes);
+      this.failed = undefined;
+      this.probeDelayMs = PROBE_FIRST_MS;
+      this.opts.logger.info({ segment }, 'journal: writes succeed again; accepting events');
+    } catch (err) {
+      this.failed = err as Error;
+      this.opts.metrics.journalWriteFailures.inc();
+      this.forgetRefused();
+      this.scheduleProbe();
+    } finally {
+      this.writing = false;
+      for (const cb of this.idle.splice(0)) cb();
+      if (this.queue.length > 0) void this.run();
+    }
+  }
+
+  /** Cut the segment a failed batch wrote into back to its last full batch, fsync, close and seal it. */
+  private async sealAfterFailure(): Promise<void> {
+    const h = this.writeHandle;
+    if (!h) return;
+    await h.truncate(this.durablePos);
+    if (this.opts.fsync !== 'off') await h.datasync();
+    this.writeHandle = undefined;
+    await h.close().catch(() => {});
+    this.sizes.set(this.writeSegment, this.durablePos);
+    this.seal(this.writeSegment);
+  }
+
+  private seal(segment: number): void {
+    this.sealed.add(segment);
+    this.onSealed(segment);
+  }
+
   private async flush(bufs: Buffer[]): Promise<void> {
     if (bufs.length === 0 || !this.writeHandle) return;
     let total = 0;
@@ -308,23 +408,25 @@ export class Journal {
   /** Seal the current segment (durable first, so nothing in it is lost when newer segments are), then create the next. */
   private async openSegment(segment: number, header: Buffer): Promise<void> {
     const old = this.writeHandle;
-    const oldSegment = this.writeSegment;
     if (old) {
       if (this.opts.fsync !== 'off') await old.datasync();
-      await old.close();
+      this.writeHandle = undefined;
+      try {
+        await old.close();
+      } finally {
+        this.seal(this.writeSegment);
+      }
     }
-    this.writeHandle = await open(join(this.opts.dir, segmentName(segment)), 'w');
+    this.writeHandle = await this.fs.open(join(this.opts.dir, segmentName(segment)), 'w');
     this.writeSegment = segment;
     this.writePos = 0;
+    this.durablePos = 0;
     await this.flush([header]);
     if (this.opts.fsync !== 'off') {
       await this.writeHandle.datasync();
-      await syncDir(this.opts.dir);
+      await syncDir(this.fs, this.opts.dir);
     }
-    if (old) {
-      this.sealed.add(oldSegment);
-      this.onSealed(oldSegment);
-    }
+    this.durablePos = this.writePos;
   }
 
   /** Read one event back (spilled backlog, recovery). */
@@ -383,7 +485,7 @@ export class Journal {
     const h = this.readHandles.get(segment);
     this.readHandles.delete(segment);
     if (h) await h.then((fh) => fh.close()).catch(() => {});
-    await unlink(join(this.opts.dir, segmentName(segment)));
+    await this.fs.unlink(join(this.opts.dir, segmentName(segment)));
   }
 
   private whenIdle(): Promise<void> {
@@ -393,6 +495,7 @@ export class Journal {
 
   /** Write and fsync everything queued, then close every file. */
   async close(): Promise<void> {
+    this.stopProbing();
     if (!this.failed) await this.sync().catch(() => {});
     await this.whenIdle();
     await this.writeHandle?.close().catch(() => {});
@@ -404,12 +507,16 @@ export class Journal {
 
 const MAX_SEGMENT_BYTES = 1024 ** 3;
 
+/** First wait before a failed journal tries writing again, doubling up to the last. */
+const PROBE_FIRST_MS = 100;
+const PROBE_MAX_MS = 2000;
+
 /** Size of the SEGMENT_START frame every segment begins with: a segment holding only that is empty. */
 const FRAME_OVERHEAD_OF_HEADER = frame(RecordType.segmentStart, encodeSegmentStart(0)).length;
 
 /** fsync the folder so a newly created segment file survives a power cut. */
-async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
+async function syncDir(fs: JournalFs, dir: string): Promise<void> {
+  const h = await fs.open(dir, 'r');
   try {
     await h.sync();
   } catch {

@@ -65,6 +65,11 @@ export class OwedIndex {
   private readonly segments: SegmentIndex[] = [];
   private readonly laneOwed = new Map<string, number>();
   private pendingCount = 0;
+  /**
+   * Lanes that finished an event before its routing was known: a ROUTED write that failed (and was refused) while a
+   * later DONE succeeded, met in that order by recovery. Honoured when the event is routed, so it is not redelivered.
+   */
+  private readonly doneBeforeRouted = new Map<number, Set<string>>();
 
   /** Events with deliveries owed or routing still to do. */
   get pendingEvents(): number {
@@ -131,7 +136,9 @@ export class OwedIndex {
   setRouted(id: number, lanes: string[]): boolean {
     const f = this.find(id);
     if (!f || f.seg.owed[f.slot] !== UNROUTED) return false;
-    const unique = [...new Set(lanes)].slice(0, UNROUTED - 1);
+    const done = this.doneBeforeRouted.get(id);
+    this.doneBeforeRouted.delete(id);
+    const unique = [...new Set(lanes)].filter((lane) => !done?.has(lane)).slice(0, UNROUTED - 1);
     f.seg.owed[f.slot] = unique.length;
     for (const lane of unique) {
       const bits = f.seg.bits(lane, true)!;
@@ -151,12 +158,22 @@ export class OwedIndex {
   /** Mark one delivery finished. True when it was owed (so a duplicate settle is harmless). */
   finish(id: number, lane: string): boolean {
     const f = this.find(id);
+    if (f && f.seg.owed[f.slot] === UNROUTED) {
+      this.rememberDone(id, lane);
+      return false;
+    }
     const bits = f?.seg.bits(lane, false);
     if (!f || !bits || !(bits[f.slot >> 3]! & (1 << (f.slot & 7)))) return false;
     bits[f.slot >> 3]! &= ~(1 << (f.slot & 7));
     this.laneOwed.set(lane, (this.laneOwed.get(lane) ?? 1) - 1);
     if (--f.seg.owed[f.slot]! === 0) this.settle(f.seg);
     return true;
+  }
+
+  private rememberDone(id: number, lane: string): void {
+    let lanes = this.doneBeforeRouted.get(id);
+    if (!lanes) this.doneBeforeRouted.set(id, (lanes = new Set()));
+    lanes.add(lane);
   }
 
   private settle(seg: SegmentIndex): void {

@@ -7,11 +7,14 @@ import { EventReader } from './event-reader.ts';
 import { Journal } from './journal.ts';
 import { journalDir } from './layout.ts';
 import { OwedIndex } from './owed-index.ts';
+import type { JournalFs } from './journal-fs.ts';
 
 export interface SegmentStoreOptions {
   storage: Pick<Config['storage'], 'dir' | 'fsync' | 'segmentBytes' | 'maxDiskBytes'>;
   metrics: Metrics;
   logger: Logger;
+  /** Test seam: the journal's file writes (fault injection, crash simulation). */
+  fs?: JournalFs;
 }
 
 /**
@@ -57,6 +60,7 @@ export class SegmentStore implements EventStore {
         segmentBytes: opts.storage.segmentBytes,
         metrics: opts.metrics,
         logger: opts.logger,
+        ...(opts.fs && { fs: opts.fs }),
       },
       (r) => {
         if (r.type === 'event') index.addEvent(r.id, r);
@@ -89,6 +93,8 @@ export class SegmentStore implements EventStore {
   append(event: StoredEvent): { id: number; durable: Promise<void> } {
     const { id, location, durable } = this.journal.appendEvent(event);
     this.index.addEvent(id, location);
+    // Refused (503): it owes nothing in this run. Had its bytes reached the disk, the next start would route it.
+    durable.catch(() => this.index.setRouted(id, []));
     return { id, durable };
   }
 

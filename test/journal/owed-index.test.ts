@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { OwedIndex } from '../../src/journal/owed-index.ts';
 
 const loc = (segment: number, offset: number) => ({ segment, offset, size: 100 });
@@ -73,4 +73,16 @@ describe('OwedIndex', () => {
     assert.deepEqual(index.owedIds('a', 4998, Infinity, 10), [4998, 4999, 5000]);
     assert.deepEqual(index.location(4321), loc(1, 4321));
   });
+});
+
+test('a DONE met before its ROUTED (the ROUTED write failed, a later DONE did not) is honoured once the event is routed', () => {
+  const index = new OwedIndex();
+  index.addEvent(1, { segment: 1, offset: 17, size: 50 });
+  assert.equal(index.finish(1, 'p/a'), false, 'nothing owed yet');
+  assert.equal(index.setRouted(1, ['p/a', 'p/b']), true);
+  assert.equal(index.isOwed(1, 'p/a'), false, 'p/a finished it already: not delivered again');
+  assert.equal(index.isOwed(1, 'p/b'), true);
+  assert.equal(index.owedBy('p/a'), 0);
+  assert.equal(index.finish(1, 'p/b'), true);
+  assert.equal(index.pendingEvents, 0);
 });
