@@ -204,6 +204,11 @@ export class DeliveryEngine implements EventHandoff {
     return { pendingEvents: owed.pendingEvents, journalBytes: this.store.bytes, lanes };
   }
 
+  /** A deduped pipeline's counters (see DedupeStep.stats), for /pipelines. */
+  dedupeStats(pipeline: string): { deduplicated: number; keys: number; evicted: number } {
+    return this.pump.dedupe.stats(pipeline);
+  }
+
   /** Refuse new events, let lanes deliver for `graceMs`, record what finished, fsync and close. The rest is owed at the next start. */
   async shutdown(graceMs: number): Promise<void> {
     if (this.stopping) return;

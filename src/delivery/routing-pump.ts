@@ -7,6 +7,7 @@ import type { DeadLetter } from '../dead-letters/store.ts';
 import { matchErrorRecord } from '../dead-letters/records.ts';
 import type { EventStore } from '../storage/event-store.ts';
 import { splitLaneKey } from '../pipelines/lane-key.ts';
+import { DedupeStep } from './dedupe-step.ts';
 import { owedLanes } from './owed-lanes.ts';
 
 /** An event to route: `pinned` for a replayed dead letter, `durable` while its write is still in flight. */
@@ -46,9 +47,11 @@ export class RoutingPump {
   private stopped = false;
   /** Highest id whose routing is applied to the owed index: refills and sweeps never read past it. */
   private applied: number;
+  readonly dedupe: DedupeStep;
 
   constructor(private readonly deps: RoutingPumpDeps) {
     this.applied = deps.store.recoveredHead;
+    this.dedupe = new DedupeStep({ seen: deps.store.seen, metrics: deps.metrics, logger: deps.logger });
   }
 
   get head(): number {
@@ -85,29 +88,40 @@ export class RoutingPump {
       });
   }
 
-  /** Route `items` with the current table; match errors are dead-lettered before the routing is recorded. */
+  /**
+   * Route `items` with the current table: match, count, drop dedupe duplicates, dead-letter match and key errors, then
+   * record the routing (with the first copies' dedupe keys) and offer the events to their lanes.
+   */
   async route(items: Routable[], offer: boolean): Promise<void> {
     if (items.length === 0) return;
     const table = this.deps.table();
     const decisions = await Promise.all(items.map((it) => owedLanes(table, it.rec, it.pinned)));
+    for (let i = 0; i < items.length; i++) {
+      const d = decisions[i]!;
+      if (d.unmatched && d.lanes.length === 0) this.deps.metrics.eventsUnmatched.inc();
+      else if (items[i]!.pinned === undefined) this.countMatches(d.lanes);
+    }
+    const seen = await this.dedupe.apply(table, items, decisions);
     await Promise.all(
       items.flatMap((it, i) =>
         decisions[i]!.failures.map((f) =>
           this.deps
-            .deadLetter(matchErrorRecord(it.rec, f.pipeline, f.error), { pipeline: f.pipeline, stage: 'match' })
+            .deadLetter(matchErrorRecord(it.rec, f.pipeline, f.error), {
+              pipeline: f.pipeline,
+              stage: f.stage ?? 'match',
+            })
             .catch((err) =>
               this.deps.logger.error({ err, pipeline: f.pipeline }, 'delivery: could not dead-letter a match error'),
             ),
         ),
       ),
     );
-    const entries = items.map((it, i) => ({ id: it.rec.id, lanes: decisions[i]!.lanes }));
-    for (let i = 0; i < items.length; i++) {
-      const d = decisions[i]!;
-      if (d.unmatched && d.lanes.length === 0) this.deps.metrics.eventsUnmatched.inc();
-      else if (items[i]!.pinned === undefined) this.countMatches(d.lanes);
-      this.applied = Math.max(this.applied, items[i]!.rec.id);
-    }
+    const entries = items.map((it, i) => ({
+      id: it.rec.id,
+      lanes: decisions[i]!.lanes,
+      ...(seen[i] ? { seen: seen[i] } : {}),
+    }));
+    for (const it of items) this.applied = Math.max(this.applied, it.rec.id);
     this.deps.store.routed(entries);
     if (offer)
       for (let i = 0; i < items.length; i++) for (const key of decisions[i]!.lanes) this.deps.offer(key, items[i]!.rec);
