@@ -15,6 +15,9 @@ export const MAX_KEYS_LIMIT = 10_000_000;
 export class MemorySeenKeys implements SeenKeyStore {
   private readonly tables = new Map<string, SeenTable>();
 
+  /** `limits` (pipeline → maxKeys), when known at open, bound what `restore` holds: other pipelines' keys are skipped. */
+  constructor(private readonly limits?: ReadonlyMap<string, number>) {}
+
   firstEvent(pipeline: string, hash: KeyHash, now: number): number | undefined {
     return this.tables.get(pipeline)?.firstEvent(hash, now);
   }
@@ -25,9 +28,11 @@ export class MemorySeenKeys implements SeenKeyStore {
     table.remember(key.hash, key.eventId, key.expiresAt, now);
   }
 
-  /** A key read back from storage at open: held unless already expired. */
+  /** A key read back from storage at open: held unless already expired (or its pipeline no longer dedupes). */
   restore(key: SeenKey, now = Date.now()): void {
-    if (key.expiresAt > now) this.remember(key, MAX_KEYS_LIMIT, now);
+    if (key.expiresAt <= now) return;
+    const maxKeys = this.limits ? this.limits.get(key.pipeline) : MAX_KEYS_LIMIT;
+    if (maxKeys !== undefined) this.remember(key, maxKeys, now);
   }
 
   retain(pipelines: ReadonlyMap<string, number>): void {
@@ -36,6 +41,11 @@ export class MemorySeenKeys implements SeenKeyStore {
       if (maxKeys === undefined) this.tables.delete(name);
       else table.setMaxKeys(maxKeys);
     }
+  }
+
+  /** Bytes of typed arrays a pipeline's keys use now. */
+  bytes(pipeline: string): number {
+    return this.tables.get(pipeline)?.bytes ?? 0;
   }
 
   stats(pipeline: string): { keys: number; evicted: number } {

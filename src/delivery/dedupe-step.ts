@@ -1,7 +1,7 @@
 // The dedupe step of routing: a pipeline with `dedupe` on drops an event whose key it saw within the window.
 import type { Metrics } from '../admin/metrics.ts';
 import type { Logger } from '../log.ts';
-import type { DedupeRule } from '../pipelines/dedupe.ts';
+import { dedupeLimits, type DedupeRule } from '../pipelines/dedupe.ts';
 import { splitLaneKey } from '../pipelines/lane-key.ts';
 import type { RouteDecision, RoutingTable } from '../pipelines/table.ts';
 import { MemorySeenKeys } from '../dedupe/seen-keys.ts';
@@ -97,8 +97,7 @@ export class DedupeStep {
   /** A new table: keep memory for its deduped pipelines only, at their `maxKeys`. */
   private tableChanged(table: RoutingTable): void {
     this.table = table;
-    const limits = new Map<string, number>();
-    for (const p of table.pipelines) if (p.dedupe && p.enabled) limits.set(p.name, p.dedupe.maxKeys);
+    const limits = dedupeLimits(table.pipelines);
     this.seen.retain(limits);
     if (limits.size > 0 && !this.deps.seen && !this.warned) {
       this.warned = true;

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { DeadLetter, DeadLetterStore } from '../dead-letters/store.ts';
 import { SegmentStore } from '../journal/segment-store.ts';
+import { dedupeLimits } from '../pipelines/dedupe.ts';
 import { splitLaneKey } from '../pipelines/lane-key.ts';
 import type { EventStore } from '../storage/event-store.ts';
 import { Intake } from './intake.ts';
@@ -107,7 +108,13 @@ export class DeliveryEngine implements EventHandoff {
   /** Open (and recover) storage. Nothing is delivered until `start()`. */
   static async open(deps: EngineDeps): Promise<DeliveryEngine> {
     const store =
-      deps.store ?? (await SegmentStore.open({ storage: deps.storage, metrics: deps.metrics, logger: deps.logger }));
+      deps.store ??
+      (await SegmentStore.open({
+        storage: deps.storage,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        dedupeLimits: dedupeLimits(deps.table().pipelines),
+      }));
     deps.metrics.journalPending.set(store.owed.pendingEvents);
     return new DeliveryEngine(deps, store);
   }

@@ -14,6 +14,8 @@ export interface SegmentStoreOptions {
   storage: Pick<Config['storage'], 'dir' | 'fsync' | 'segmentBytes' | 'maxDiskBytes'>;
   metrics: Metrics;
   logger: Logger;
+  /** maxKeys per deduped pipeline, when known at open: seen keys of other pipelines are not restored into memory. */
+  dedupeLimits?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -56,7 +58,7 @@ export class SegmentStore implements EventStore {
   /** Open (and recover) the journal: every intact record rebuilds the owed index; seen keys come from both logs. */
   static async open(opts: SegmentStoreOptions): Promise<SegmentStore> {
     const index = new OwedIndex();
-    const seen = new MemorySeenKeys();
+    const seen = new MemorySeenKeys(opts.dedupeLimits);
     const now = Date.now();
     const seenLog = await SeenLog.open(
       { dir: dedupeDir(opts.storage.dir), fsync: opts.storage.fsync, logger: opts.logger },

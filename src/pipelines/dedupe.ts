@@ -97,6 +97,18 @@ export function compileDedupe(
 }
 
 /**
+ * `maxKeys` of every enabled pipeline with `dedupe` on: the seen keys worth holding.
+ * @example dedupeLimits(table.pipelines).get('bounces'); // 1_000_000
+ */
+export function dedupeLimits(
+  pipelines: readonly { name: string; enabled: boolean; dedupe?: DedupeInfo }[],
+): Map<string, number> {
+  const limits = new Map<string, number>();
+  for (const p of pipelines) if (p.dedupe && p.enabled) limits.set(p.name, p.dedupe.maxKeys);
+  return limits;
+}
+
+/**
  * The 64-bit hash of a key value (SHA-256 of its canonical JSON, first 8 bytes). Two different keys collide with
  * a chance of about n²/2⁶⁵ among n keys held (1e-8 for a million).
  * @example hashKey('abc') // { hi: …, lo: … }

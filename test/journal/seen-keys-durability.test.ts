@@ -14,11 +14,12 @@ let dir: string;
 beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), 'hookroute-seen-'))));
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const open = () =>
+const open = (dedupeLimits?: Map<string, number>) =>
   SegmentStore.open({
     storage: { dir, fsync: 'batch', segmentBytes: 1 << 20, maxDiskBytes: 1 << 30 },
     metrics: new Metrics({ processMetrics: false }),
     logger: silentLogger,
+    ...(dedupeLimits ? { dedupeLimits } : {}),
   });
 const hash = { hi: 0xdeadbeef, lo: 0x12345678 };
 const stored = (s: SegmentStore) =>
@@ -94,5 +95,29 @@ describe('seen dedupe keys in the segment journal', () => {
     await again.close();
     // Only the fresh (empty) file of the last open remains.
     assert.deepEqual((await readdir(dedupeDir(dir))).length, 1);
+  });
+
+  it('with the pipelines known at open, only their keys are restored, at their maxKeys', async () => {
+    const s = await open();
+    const { id, durable } = stored(s);
+    await durable;
+    const expiresAt = Date.now() + 60_000;
+    s.routed([
+      {
+        id,
+        lanes: ['alerts/slack'],
+        seen: [
+          { pipeline: 'alerts', hash, eventId: id, expiresAt },
+          { pipeline: 'alerts', hash: { hi: 1, lo: 2 }, eventId: id, expiresAt },
+          { pipeline: 'gone', hash, eventId: id, expiresAt },
+        ],
+      },
+    ]);
+    await s.close();
+    const again = await open(new Map([['alerts', 1]]));
+    assert.equal(again.seen.stats('alerts').keys, 1);
+    assert.equal(again.seen.firstEvent('alerts', { hi: 1, lo: 2 }, Date.now()), id, 'the newest is kept');
+    assert.equal(again.seen.firstEvent('gone', hash, Date.now()), undefined);
+    await again.close();
   });
 });
