@@ -1,5 +1,5 @@
 // A pipeline's `dedupe` setting: its schema, and the compiled rule (key expression, window, key limit) routing applies.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import Type from 'typebox';
 import { MAX_KEYS_LIMIT } from '../dedupe/seen-keys.ts';
 import type { KeyHash } from '../dedupe/seen-table.ts';
@@ -80,8 +80,9 @@ export function compileDedupe(
   const windowMs = parseDuration(o.window ?? DEFAULT_WINDOW);
   const maxKeys = o.maxKeys ?? DEFAULT_MAX_KEYS;
   if (source.trim() === DEFAULT_DEDUPE_KEY) {
-    // The default key needs no JSONata: the bound function itself, called directly.
-    return { source, windowMs, maxKeys, keyHash: async (body) => hashKey(dedupeKey(body)) };
+    // The default key needs no JSONata: the bound function itself, called directly. It is a SHA-256 already, so its
+    // first 64 bits are the hash (no second digest).
+    return { source, windowMs, maxKeys, keyHash: async (body) => hexHash(dedupeKey(body)) };
   }
   const expr = compile(source);
   if (!expr) return undefined;
@@ -115,6 +116,12 @@ export function dedupeLimits(
  */
 export function hashKey(key: unknown): KeyHash {
   if (key === undefined) throw new Error('dedupe.key produced no value');
-  const d = createHash('sha256').update(canonicalJson(key)).digest();
+  const d = hash('sha256', canonicalJson(key), 'buffer');
   return { hi: d.readUInt32LE(0), lo: d.readUInt32LE(4) };
+}
+
+/** The first 64 bits of a SHA-256 hex digest, as `hashKey` would give for a key that is already a hash. */
+function hexHash(hex: string | undefined): KeyHash {
+  if (hex === undefined) throw new Error('dedupe.key produced no value');
+  return { hi: parseInt(hex.slice(0, 8), 16), lo: parseInt(hex.slice(8, 16), 16) };
 }
