@@ -173,6 +173,7 @@ export async function startDaemon(config: Config, logger: Logger, opts: { metric
             lastGood: loaded.lastGood,
             laneStats: (key) => lanes.get(key)?.stats(),
             backlog: () => engine.stats().lanes,
+            dedupeStats: (name) => engine.dedupeStats(name),
           }),
         reload: () => reload('admin'),
         dlqList: async (filter) => deadLetters.summary(filter),

@@ -52,6 +52,26 @@ export class Metrics {
     help: 'Pipeline files that are broken and run their last good version (kept under storage.dir) instead.',
     registers: [this.registry],
   });
+
+  readonly eventsDeduplicated = new Counter({
+    name: 'hookroute_events_deduplicated_total',
+    help: 'Events a pipeline with `dedupe` did not deliver again (its key was seen within the window), by pipeline.',
+    labelNames: ['pipeline'],
+    registers: [this.registry],
+  });
+  readonly dedupeKeys = new Gauge({
+    name: 'hookroute_dedupe_keys',
+    help: 'Dedupe keys held in memory, by pipeline.',
+    labelNames: ['pipeline'],
+    registers: [this.registry],
+  });
+  readonly dedupeEvicted = new Counter({
+    name: 'hookroute_dedupe_keys_evicted_total',
+    help: 'Dedupe keys forgotten before their window ended because the pipeline held `dedupe.maxKeys` (raise it if this grows).',
+    labelNames: ['pipeline'],
+    registers: [this.registry],
+  });
+
   readonly pipelineMatches = new Counter({
     name: 'hookroute_pipeline_matches_total',
     help: 'Events matched, by pipeline.',

@@ -10,6 +10,8 @@ export interface PipelinesViewSources {
   laneStats: (key: string) => object | undefined;
   /** What storage owes each lane and what the lane holds in memory. */
   backlog: () => Record<string, { owed: number; inMemory: number }>;
+  /** A deduped pipeline's counters: events not delivered again, keys held, keys forgotten early. */
+  dedupeStats?: (pipeline: string) => object;
 }
 
 export interface PipelinesView {
@@ -31,6 +33,7 @@ export function pipelinesView(src: PipelinesViewSources): PipelinesView {
     lastGood: src.lastGood,
     pipelines: src.table.pipelines.map((p) => ({
       ...p,
+      ...(p.dedupe ? { dedupe: { ...p.dedupe, ...src.dedupeStats?.(p.name) } } : {}),
       sinks: p.lanes.map((key) => ({ key, ...(src.laneStats(key) ?? {}), ...(backlog[key] ?? {}) })),
     })),
   };

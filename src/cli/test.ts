@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { formatProblem, type Problem } from '../schema-kit/yaml-source.ts';
+import { MemorySeenKeys } from '../dedupe/seen-keys.ts';
 import { silentLogger } from '../log.ts';
 import { Router } from '../pipelines/router.ts';
 import { readTestFile } from '../pipelines/testing/test-file.ts';
@@ -39,8 +40,9 @@ export async function runTest(
     for (const file of files) {
       const { cases, problems: fileProblems } = await readTestFile(file, display(file));
       problems.push(...fileProblems);
-      for (const c of cases) {
-        const failures = await runCase(loaded.table as Router, c);
+      const seen = new MemorySeenKeys(); // dedupe keys are shared by the cases of one file, in order
+      for (const [i, c] of cases.entries()) {
+        const failures = await runCase(loaded.table as Router, c, seen, i + 1);
         if (failures.length === 0) {
           passed++;
           out.write(`PASS ${c.file} › ${c.name}\n`);

@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { LaneSpec, RoutingTable } from '../pipelines/table.ts';
 import type { DeadLetter, DeadLetterStore } from '../dead-letters/store.ts';
 import { SegmentStore } from '../journal/segment-store.ts';
+import { dedupeLimits } from '../pipelines/dedupe.ts';
 import { splitLaneKey } from '../pipelines/lane-key.ts';
 import type { EventStore } from '../storage/event-store.ts';
 import { Intake } from './intake.ts';
@@ -115,7 +116,13 @@ export class DeliveryEngine implements EventHandoff {
   /** Open (and recover) storage. Nothing is delivered until `start()`. */
   static async open(deps: EngineDeps): Promise<DeliveryEngine> {
     const store =
-      deps.store ?? (await SegmentStore.open({ storage: deps.storage, metrics: deps.metrics, logger: deps.logger }));
+      deps.store ??
+      (await SegmentStore.open({
+        storage: deps.storage,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        dedupeLimits: dedupeLimits(deps.table().pipelines),
+      }));
     deps.metrics.journalPending.set(store.owed.pendingEvents);
     return new DeliveryEngine(deps, store);
   }
@@ -230,6 +237,11 @@ export class DeliveryEngine implements EventHandoff {
       lanes[key] = { owed: owed.owedBy(key), inMemory: feed && !feed.closed ? feed.lane.size : 0 };
     }
     return { pendingEvents: owed.pendingEvents, journalBytes: this.store.bytes, lanes };
+  }
+
+  /** A deduped pipeline's counters (see DedupeStep.stats), for /pipelines. */
+  dedupeStats(pipeline: string): { deduplicated: number; keys: number; evicted: number } {
+    return this.pump.dedupe.stats(pipeline);
   }
 
   /** Refuse new events, let lanes deliver for `graceMs`, record what finished, fsync and close. The rest is owed at the next start. */

@@ -7,6 +7,7 @@ import type { DeadLetter } from '../dead-letters/store.ts';
 import { matchErrorRecord } from '../dead-letters/records.ts';
 import type { EventStore } from '../storage/event-store.ts';
 import { splitLaneKey } from '../pipelines/lane-key.ts';
+import { DedupeStep } from './dedupe-step.ts';
 import { owedLanes } from './owed-lanes.ts';
 
 /** An event to route: `pinned` for a replayed dead letter, `durable` while its write is still in flight. */
@@ -46,9 +47,11 @@ export class RoutingPump {
   private stopped = false;
   /** Highest id whose routing is applied to the owed index: refills and sweeps never read past it. */
   private applied: number;
+  readonly dedupe: DedupeStep;
 
   constructor(private readonly deps: RoutingPumpDeps) {
     this.applied = deps.store.recoveredHead;
+    this.dedupe = new DedupeStep({ seen: deps.store.seen, metrics: deps.metrics, logger: deps.logger });
   }
 
   get head(): number {
@@ -85,17 +88,27 @@ export class RoutingPump {
       });
   }
 
-  /** Route `items` with the current table; match errors are dead-lettered before the routing is recorded. */
+  /**
+   * Route `items` with the current table: match, count, drop dedupe duplicates, dead-letter match and key errors, then
+   * record the routing (with the first copies' dedupe keys) and offer the events to their lanes.
+   */
   async route(items: Routable[], offer: boolean): Promise<void> {
     if (items.length === 0) return;
     const table = this.deps.table();
     let decisions = await Promise.all(items.map((it) => owedLanes(table, it.rec, it.pinned)));
+    // Duplicates lose their lanes here; a key expression that fails becomes a failure of its pipeline.
+    let seen = await this.dedupe.apply(table, items, decisions);
     // An event whose match error could not be dead-lettered stays unrouted: the next start routes it (and stores the
     // dead letter) again, rather than the routing being recorded without it.
     const stored = await Promise.all(items.map((it, i) => this.storeMatchErrors(it.rec, decisions[i]!.failures)));
     items = items.filter((_, i) => stored[i]);
     decisions = decisions.filter((_, i) => stored[i]);
-    const entries = items.map((it, i) => ({ id: it.rec.id, lanes: decisions[i]!.lanes }));
+    seen = seen.filter((_, i) => stored[i]);
+    const entries = items.map((it, i) => ({
+      id: it.rec.id,
+      lanes: decisions[i]!.lanes,
+      ...(seen[i] ? { seen: seen[i] } : {}),
+    }));
     for (let i = 0; i < items.length; i++) {
       const d = decisions[i]!;
       if (d.unmatched && d.lanes.length === 0) this.deps.metrics.eventsUnmatched.inc();
@@ -108,12 +121,15 @@ export class RoutingPump {
     this.deps.routed(new Set(decisions.flatMap((d) => d.lanes)));
   }
 
-  private async storeMatchErrors(rec: EventRecord, failures: { pipeline: string; error: string }[]): Promise<boolean> {
+  private async storeMatchErrors(
+    rec: EventRecord,
+    failures: { pipeline: string; error: string; stage?: string }[],
+  ): Promise<boolean> {
     try {
       for (const f of failures)
         await this.deps.deadLetter(matchErrorRecord(rec, f.pipeline, f.error), {
           pipeline: f.pipeline,
-          stage: 'match',
+          stage: f.stage ?? 'match',
         });
       return true;
     } catch (err) {

@@ -1,5 +1,6 @@
 // The journal's on-disk frame and record encodings: `[u32 length][u32 crc32][u8 type][payload]`, little-endian.
 import { crc32 } from 'node:zlib';
+import type { SeenKey } from '../storage/seen-keys.ts';
 
 /** Bytes before a frame's payload: length, checksum, type. */
 export const FRAME_HEADER = 9;
@@ -118,9 +119,14 @@ export function eventPinnedLane(p: Buffer): string | undefined {
 export interface RoutedEntry {
   id: number;
   lanes: string[];
+  /** Dedupe keys this event is the first copy of (see storage/seen-keys.ts). */
+  seen?: SeenKey[] | undefined;
 }
 
-/** ROUTED (a batch): `[u32 n]` then per event `[f64 id][u16 lanes]` and per lane `[u16 len][key]`. */
+/**
+ * ROUTED (a batch): `[u32 n]` then per event `[f64 id][u16 lanes]` and per lane `[u16 len][key]`; then, when any
+ * entry carries dedupe keys, the seen-key trailer (`encodeSeenKeys`). A record without the trailer reads as before.
+ */
 export function encodeRouted(entries: RoutedEntry[]): Buffer {
   const parts: Buffer[] = [];
   const head = Buffer.allocUnsafe(4);
@@ -138,6 +144,8 @@ export function encodeRouted(entries: RoutedEntry[]): Buffer {
       parts.push(l, k);
     }
   }
+  const seen = entries.flatMap((e) => e.seen ?? []);
+  if (seen.length > 0) parts.push(encodeSeenKeys(seen));
   return Buffer.concat(parts);
 }
 
@@ -156,6 +164,52 @@ export function decodeRouted(p: Buffer): RoutedEntry[] {
       pos += 2 + len;
     }
     out.push({ id, lanes });
+  }
+  if (pos < p.length) {
+    const byId = new Map(out.map((e) => [e.id, e]));
+    for (const key of decodeSeenKeys(p, pos)) {
+      const e = byId.get(key.eventId);
+      if (e) (e.seen ??= []).push(key);
+    }
+  }
+  return out;
+}
+
+/** Seen dedupe keys: `[u32 n]` then per key `[f64 eventId][f64 expiresAt][u32 hash hi][u32 hash lo][u16 len][pipeline]`. */
+export function encodeSeenKeys(keys: readonly SeenKey[]): Buffer {
+  const names = keys.map((k) => Buffer.from(k.pipeline, 'utf8'));
+  let size = 4;
+  for (const n of names) size += 26 + n.length;
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt32LE(keys.length, 0);
+  let pos = 4;
+  keys.forEach((k, i) => {
+    const name = names[i]!;
+    if (name.length > 0xffff) throw new Error('pipeline name too long for the journal');
+    b.writeDoubleLE(k.eventId, pos);
+    b.writeDoubleLE(k.expiresAt, pos + 8);
+    b.writeUInt32LE(k.hash.hi >>> 0, pos + 16);
+    b.writeUInt32LE(k.hash.lo >>> 0, pos + 20);
+    b.writeUInt16LE(name.length, pos + 24);
+    name.copy(b, pos + 26);
+    pos += 26 + name.length;
+  });
+  return b;
+}
+
+export function decodeSeenKeys(p: Buffer, from = 0): SeenKey[] {
+  const n = p.readUInt32LE(from);
+  const out: SeenKey[] = new Array(n);
+  let pos = from + 4;
+  for (let i = 0; i < n; i++) {
+    const len = p.readUInt16LE(pos + 24);
+    out[i] = {
+      eventId: p.readDoubleLE(pos),
+      expiresAt: p.readDoubleLE(pos + 8),
+      hash: { hi: p.readUInt32LE(pos + 16), lo: p.readUInt32LE(pos + 20) },
+      pipeline: p.toString('utf8', pos + 26, pos + 26 + len),
+    };
+    pos += 26 + len;
   }
   return out;
 }

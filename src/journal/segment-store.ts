@@ -3,11 +3,13 @@ import type { Metrics } from '../admin/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { EventStore, OwedView, ReadEvent, RoutedEvent, StoredEvent } from '../storage/event-store.ts';
+import { MemorySeenKeys } from '../dedupe/seen-keys.ts';
 import { EventReader } from './event-reader.ts';
 import { Journal } from './journal.ts';
-import { journalDir } from './layout.ts';
+import { dedupeDir, journalDir } from './layout.ts';
 import { OwedIndex } from './owed-index.ts';
 import type { JournalFs } from './journal-fs.ts';
+import { SeenLog } from './seen-log.ts';
 
 export interface SegmentStoreOptions {
   storage: Pick<Config['storage'], 'dir' | 'fsync' | 'segmentBytes' | 'maxDiskBytes'>;
@@ -15,6 +17,8 @@ export interface SegmentStoreOptions {
   logger: Logger;
   /** Test seam: the journal's file writes (fault injection, crash simulation). */
   fs?: JournalFs;
+  /** maxKeys per deduped pipeline, when known at open: seen keys of other pipelines are not restored into memory. */
+  dedupeLimits?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface SegmentStoreOptions {
  */
 export class SegmentStore implements EventStore {
   readonly owed: OwedView;
+  readonly seen: MemorySeenKeys;
   readonly recoveredHead: number;
   private readonly reader: EventReader;
   private readonly pendingDone = new Map<string, number[]>();
@@ -38,8 +43,11 @@ export class SegmentStore implements EventStore {
     private readonly opts: SegmentStoreOptions,
     private readonly journal: Journal,
     private readonly index: OwedIndex,
+    seen: MemorySeenKeys,
+    private readonly seenLog: SeenLog,
   ) {
     this.owed = index;
+    this.seen = seen;
     this.recoveredHead = journal.nextId - 1;
     journal.onSealed = () => this.deleteFinished();
     this.reader = new EventReader({
@@ -50,9 +58,15 @@ export class SegmentStore implements EventStore {
     });
   }
 
-  /** Open (and recover) the journal: every intact record rebuilds the owed index. */
+  /** Open (and recover) the journal: every intact record rebuilds the owed index; seen keys come from both logs. */
   static async open(opts: SegmentStoreOptions): Promise<SegmentStore> {
     const index = new OwedIndex();
+    const seen = new MemorySeenKeys(opts.dedupeLimits);
+    const now = Date.now();
+    const seenLog = await SeenLog.open(
+      { dir: dedupeDir(opts.storage.dir), fsync: opts.storage.fsync, logger: opts.logger },
+      (key) => seen.restore(key, now),
+    );
     const journal = await Journal.open(
       {
         dir: journalDir(opts.storage.dir),
@@ -64,11 +78,16 @@ export class SegmentStore implements EventStore {
       },
       (r) => {
         if (r.type === 'event') index.addEvent(r.id, r);
-        else if (r.type === 'routed') for (const e of r.entries) index.setRouted(e.id, e.lanes);
+        else if (r.type === 'routed')
+          for (const e of r.entries) {
+            index.setRouted(e.id, e.lanes);
+            // Keys the seen log may not have fsynced before the crash (it is synced before a segment goes).
+            for (const key of e.seen ?? []) seen.restore(key, now);
+          }
         else for (const id of r.ids) index.finish(id, r.lane);
       },
     );
-    const store = new SegmentStore(opts, journal, index);
+    const store = new SegmentStore(opts, journal, index, seen, seenLog);
     if (index.pendingEvents > 0)
       opts.logger.info(
         { pendingEvents: index.pendingEvents, journalBytes: journal.bytes },
@@ -100,6 +119,7 @@ export class SegmentStore implements EventStore {
 
   routed(entries: RoutedEvent[]): void {
     for (const e of entries) this.index.setRouted(e.id, e.lanes);
+    this.seenLog.append(entries.flatMap((e) => e.seen ?? []));
     this.journal
       .appendRouted(entries)
       .catch((err) => this.opts.logger.error({ err }, 'journal: could not write routing'));
@@ -144,6 +164,7 @@ export class SegmentStore implements EventStore {
         this.deleteAgain = false;
         for (const seg of this.journal.sealedSegments()) {
           if (!this.index.isFinished(seg)) break;
+          await this.seenLog.sync(); // the segment's ROUTED records may hold the only durable copy of seen keys
           await this.journal.deleteSegment(seg);
           this.index.dropSegment(seg);
         }
@@ -162,5 +183,6 @@ export class SegmentStore implements EventStore {
     this.flushDone();
     while (this.deleting) await this.deleting;
     await this.journal.close();
+    await this.seenLog.close();
   }
 }

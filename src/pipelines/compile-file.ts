@@ -7,6 +7,7 @@ import { compilePolicy } from '../delivery/policy.ts';
 import { parseYamlSource, type Problem } from '../schema-kit/yaml-source.ts';
 import type { SinkDefinition } from '../sinks/define.ts';
 import { expressionPosition } from './jsonata/expression-position.ts';
+import { compileDedupe } from './dedupe.ts';
 import { canonicalHash } from './jsonata/functions.ts';
 import { globProblem } from './match.ts';
 import type { CompiledLane, CompiledPipeline } from './router.ts';
@@ -105,6 +106,7 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
   };
   const when = compileAt(['match', 'when'], doc.match?.when);
   const transform = compileAt(['transform'], doc.transform);
+  const dedupe = compileDedupe(doc.dedupe, (key) => compileAt(['dedupe', 'key'], key));
 
   const lanes: CompiledLane[] = [];
   const ids = new Set<string>();
@@ -165,8 +167,10 @@ export function compilePipelineFile(opts: CompileFileOptions): { pipeline?: Comp
       catchAll: doc.catchAll,
       ...(doc.match?.events ? { events: [...doc.match.events] } : {}),
       lanes: lanes.map((l) => l.spec.key),
+      ...(dedupe ? { dedupe: { key: dedupe.source, windowMs: dedupe.windowMs, maxKeys: dedupe.maxKeys } } : {}),
     },
     ...(when ? { when } : {}),
+    ...(dedupe ? { dedupe } : {}),
     ...(transform ? { transform } : {}),
     lanes,
   };
@@ -212,6 +216,8 @@ function protectJsonata(doc: Record<string, unknown>): Record<string, unknown> {
   const out = { ...doc };
   const esc = (v: unknown) => (typeof v === 'string' ? v.replaceAll('$$', () => '$$$$') : v);
   if ('transform' in out) out.transform = esc(out.transform);
+  if (out.dedupe !== null && typeof out.dedupe === 'object' && !Array.isArray(out.dedupe) && 'key' in out.dedupe)
+    out.dedupe = { ...out.dedupe, key: esc((out.dedupe as Record<string, unknown>).key) };
   if (out.match !== null && typeof out.match === 'object' && !Array.isArray(out.match)) {
     const match = { ...(out.match as Record<string, unknown>) };
     if ('when' in match) match.when = esc(match.when);

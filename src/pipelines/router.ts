@@ -1,5 +1,6 @@
 // The routing table a pipeline load produces: which lanes want an event, and the payload each lane delivers.
 import type { EventRecord } from '../events/record.ts';
+import type { DedupeRule } from './dedupe.ts';
 import { EventMatcher } from './match.ts';
 import type { LaneSpec, PipelineInfo, RouteDecision, RoutingTable } from './table.ts';
 import { NEEDS_JSONATA, truthy, type CompiledExpression } from './jsonata/transform.ts';
@@ -16,6 +17,8 @@ export interface CompiledPipeline {
   info: PipelineInfo;
   when?: CompiledExpression;
   transform?: CompiledExpression;
+  /** Present when the pipeline has `dedupe` on. */
+  dedupe?: DedupeRule;
   lanes: CompiledLane[];
 }
 
@@ -35,6 +38,7 @@ export class Router implements RoutingTable {
   readonly pipelines: readonly PipelineInfo[];
   readonly lanes: ReadonlyMap<string, LaneSpec>;
   private readonly compiled: readonly CompiledPipeline[];
+  private readonly byName = new Map<string, CompiledPipeline>();
   private readonly allLanes = new Map<string, { lane: CompiledLane; pipeline: CompiledPipeline }>();
   private readonly matcher: EventMatcher<CompiledPipeline>;
   /**
@@ -53,6 +57,7 @@ export class Router implements RoutingTable {
     this.pipelines = Object.freeze(pipelines.map((p) => p.info));
     const lanes = new Map<string, LaneSpec>();
     for (const pipeline of pipelines) {
+      this.byName.set(pipeline.info.name, pipeline);
       for (const lane of pipeline.lanes) {
         this.allLanes.set(lane.spec.key, { lane, pipeline });
         if (pipeline.info.enabled) lanes.set(lane.spec.key, lane.spec);
@@ -64,6 +69,10 @@ export class Router implements RoutingTable {
     this.matcher = new EventMatcher(
       pipelines.map((p) => ({ value: p, ...(p.info.events ? { events: p.info.events } : {}) })),
     );
+  }
+
+  dedupe(pipeline: string): DedupeRule | undefined {
+    return this.byName.get(pipeline)?.dedupe;
   }
 
   /** Compiled pipelines loaded from `file` (absolute), for a reload that keeps a broken file's previous version. */

@@ -48,8 +48,24 @@ export function checkAgainst(schema: TSchema, value: unknown, base: KeyPath, add
   };
   unknownKeys(value, schema as JsonSchema, base, counted);
   const validator = validatorFor(schema);
+  let suppressed = false;
   if (!validator.Check(value)) {
-    reportSchemaErrors(validator.Errors(value), base, counted, (path, error) => {
+    // A mapping given for a union with one mapping branch is reported at its own keys, not as "must be … or a mapping".
+    const mappingBranch = (path: KeyPath) => {
+      const rel = path.slice(base.length);
+      const v = valueAt(value, rel);
+      return (
+        v !== null &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        subschemaAt(schema as JsonSchema, rel)?.anyOf?.filter((b) => b.properties).length === 1
+      );
+    };
+    const reported: AddProblem = (p, m, o) => {
+      if (mappingBranch(p)) suppressed = true;
+      else counted(p, m, o);
+    };
+    reportSchemaErrors(validator.Errors(value), base, reported, (path, error) => {
       const rel = path.slice(base.length);
       const at = subschemaAt(schema as JsonSchema, rel);
       return error.keyword === 'pattern' && at?.pattern
@@ -57,7 +73,7 @@ export function checkAgainst(schema: TSchema, value: unknown, base: KeyPath, add
         : describeUnion(at, error.message, UNION_HINTS);
     });
   }
-  return count === 0;
+  return count === 0 && !suppressed;
 }
 
 function unknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPath, add: AddProblem): void {
@@ -66,7 +82,12 @@ function unknownKeys(value: unknown, schema: JsonSchema | undefined, path: KeyPa
     if (schema.items) value.forEach((item, i) => unknownKeys(item, schema.items, [...path, i], add));
     return;
   }
-  if (!schema.properties) return;
+  if (!schema.properties) {
+    // A union with one mapping branch (e.g. `dedupe: true | {key, window}`): a mapping value is checked against it.
+    const mapping = schema.anyOf?.filter((b) => b.properties);
+    if (mapping?.length === 1) unknownKeys(value, mapping[0], path, add);
+    return;
+  }
   const open = schema.additionalProperties !== undefined && schema.additionalProperties !== false;
   for (const [key, child] of Object.entries(value)) {
     // Own properties only: `constructor`, `toString` or `__proto__` must not resolve to Object.prototype members.

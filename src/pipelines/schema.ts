@@ -1,6 +1,7 @@
 // The pipeline file format: one TypeBox schema for `pipelines/*.yaml`, shared by the loader, `validate` and the docs.
 import Type, { type Static } from 'typebox';
 import { BatchSchema, BreakerSchema, QueueSchema, RetrySchema } from '../delivery/policy.ts';
+import { DedupeSchema } from './dedupe.ts';
 
 /** Keys every sink entry may carry besides the sink's own options. */
 export const COMMON_SINK_KEYS = ['type', 'name', 'transform', 'retry', 'queue', 'breaker', 'batch'] as const;
@@ -61,6 +62,7 @@ export const PipelineSchema = Type.Object(
     transform: Type.Optional(
       Type.String({ description: 'JSONata producing the payload from the event; omitted: the event unchanged.' }),
     ),
+    dedupe: Type.Optional(DedupeSchema),
     sinks: Type.Array(SinkEntrySchema, {
       minItems: 1,
       description: 'Where matching events go (each gets every event).',

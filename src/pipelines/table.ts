@@ -1,6 +1,7 @@
 // The compiled, immutable routing table that a pipeline load produces and the delivery stage reads.
 import type { DeliveryPolicy } from '../delivery/policy.ts';
 import type { EventRecord } from '../events/record.ts';
+import type { DedupeInfo, DedupeRule } from './dedupe.ts';
 
 /** Everything the delivery stage needs to run one sink of one pipeline (a "lane"). */
 export interface LaneSpec {
@@ -26,8 +27,8 @@ export interface LaneSpec {
 export interface RouteDecision {
   /** Lane keys that owe a delivery of this event. */
   lanes: string[];
-  /** Pipelines whose `when` failed for this event (each goes to the dead-letter queue with its error). */
-  failures: { pipeline: string; error: string }[];
+  /** Pipelines whose `when` (or dedupe key) failed for this event (each goes to the dead-letter queue with its error). */
+  failures: { pipeline: string; error: string; stage?: 'match' | 'dedupe' }[];
   /** True when no pipeline (catch-all included) matched. */
   unmatched: boolean;
 }
@@ -40,6 +41,8 @@ export interface PipelineInfo {
   catchAll: boolean;
   events?: string[];
   lanes: string[];
+  /** The pipeline's dedupe rule, when `dedupe` is on. */
+  dedupe?: DedupeInfo;
 }
 
 /** One compiled version of all pipelines. Never mutated: a reload builds a new one and swaps it in. */
@@ -51,4 +54,6 @@ export interface RoutingTable {
   route(event: EventRecord): Promise<RouteDecision>;
   /** The payload for one lane (sink transform, else pipeline transform, else the event body). Throws on transform error or timeout. */
   payload(laneKey: string, event: EventRecord): Promise<unknown>;
+  /** The dedupe rule of a pipeline that has `dedupe` on (a table without the method dedupes nothing). */
+  dedupe?(pipeline: string): DedupeRule | undefined;
 }

@@ -64,6 +64,8 @@ export function subschemaAt(root: JsonSchema, path: readonly (string | number)[]
   let node: JsonSchema | undefined = root;
   for (const seg of path) {
     if (!node) return undefined;
+    // Through a union with one mapping branch (`true | {key, window}`) to that branch's keys.
+    if (!node.properties && typeof seg === 'string') node = node.anyOf?.find((b) => b.properties) ?? node;
     node =
       typeof seg === 'number'
         ? node.items
@@ -93,6 +95,9 @@ export function describeUnion(schema: JsonSchema | undefined, fallback: string, 
 /** `an integer from 1 to 100`, `"unlimited"`: one union branch in words, or undefined when it has no short wording. */
 function describeBranch(b: JsonSchema): string | undefined {
   if ('const' in b) return JSON.stringify(b.const);
+  if (b.type === 'boolean') return 'true or false';
+  if (b.type === 'object' && b.additionalProperties === false && b.properties)
+    return `a mapping of ${Object.keys(b.properties).join(', ')}`;
   if (b.type !== 'integer' && b.type !== 'number') return undefined;
   const kind = b.type === 'integer' ? 'an integer' : 'a number';
   const { minimum: min, maximum: max } = b;

@@ -1,7 +1,8 @@
 // The storage seam: everything the delivery engine needs from durable storage, whichever driver keeps the bytes.
 import type { ReadEvent } from '../journal/event-reader.ts';
+import type { SeenKey, SeenKeyStore } from './seen-keys.ts';
 
-export type { ReadEvent };
+export type { ReadEvent, SeenKey, SeenKeyStore };
 
 /** An accepted event as storage keeps it; `pinnedLane` routes a replayed dead letter to exactly its lane. */
 export interface StoredEvent {
@@ -15,6 +16,8 @@ export interface StoredEvent {
 export interface RoutedEvent {
   id: number;
   lanes: string[];
+  /** Dedupe keys this event is the first copy of: durable exactly when this routing is (one record). */
+  seen?: SeenKey[] | undefined;
 }
 
 /**
@@ -51,6 +54,11 @@ export interface OwedView {
  */
 export interface EventStore {
   readonly owed: OwedView;
+  /**
+   * Seen dedupe keys, restored at open. A driver without it dedupes in memory only (keys lost on restart; the engine
+   * warns when a pipeline with `dedupe` loads).
+   */
+  readonly seen?: SeenKeyStore;
   /** The highest id recovered at open (0 when storage was empty). */
   readonly recoveredHead: number;
   /** Bytes held in storage, queued writes included (the quota, `storage.maxDiskBytes`, is checked against this). */

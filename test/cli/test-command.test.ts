@@ -106,3 +106,37 @@ test('a missing path given on the command line is exit 1', async () => {
   assert.equal(r.code, 1);
   assert.match(r.out, /missing\.test\.yaml:1:1: no such file or folder/);
 });
+
+test('dedupe: a later case with the same key can expect `deduplicated: true`; a wrong expectation fails', async () => {
+  const bounce = (messageId: string) =>
+    `{ eventName: emailBounce, email: u@x.com, dataFields: { messageId: "${messageId}", createdAt: "2016-12-02 20:21:04 +00:00" } }`;
+  const r = await run({
+    'once.yaml': 'dedupe: true\nmatch: { events: [emailBounce] }\nsinks: [{type: stdout}]\n',
+    'once.test.yaml': [
+      'tests:',
+      '  - name: first copy goes out',
+      `    event: ${bounce('m1')}`,
+      '    expect: { once: { deduplicated: false, matched: true } }',
+      '  - name: second copy is dropped',
+      `    event: ${bounce('m1')}`,
+      '    expect: { once: { matched: true, deduplicated: true } }',
+      '  - name: another message is new',
+      `    event: ${bounce('m2')}`,
+      '    expect: { once: { deduplicated: true } }',
+      '  - name: a copy expected to be delivered',
+      `    event: ${bounce('m1')}`,
+      '    expect: { once: { stdout: { eventName: emailBounce } } }',
+    ].join('\n'),
+  });
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /^PASS .*› first copy goes out$/m);
+  assert.match(r.out, /^PASS .*› second copy is dropped$/m);
+  assert.match(
+    r.out,
+    /^FAIL .*› another message is new\n {2}once: expected the event to be deduplicated, but its key was not seen/m,
+  );
+  assert.match(
+    r.out,
+    /^FAIL .*› a copy expected to be delivered\n {2}once: payloads expected, but the event was deduplicated/m,
+  );
+});

@@ -16,7 +16,7 @@ export const TestCaseSchema = Type.Object(
       Type.String(),
       Type.Record(Type.String(), Type.Unknown(), {
         description:
-          'Per sink id: the expected payload (deep equal). `matched: true` / `matched: false`: whether the pipeline takes the event.',
+          'Per sink id: the expected payload (deep equal). `matched: true` / `matched: false`: whether the pipeline takes the event. `deduplicated: true` / `false`: whether a pipeline with `dedupe` saw its key in an earlier case of this file (then nothing is delivered).',
       }),
       { description: 'Per pipeline name: what it should do with the event. Pipelines not named here are not checked.' },
     ),
