@@ -11,11 +11,11 @@ import type { DeadLetter } from '../../src/dead-letters/store.ts';
 import { DeliveryEngine, type EngineDeps } from '../../src/delivery/engine.ts';
 import type { EngineLane } from '../../src/delivery/lane-feed.ts';
 import type { Lane } from '../../src/delivery/lane.ts';
-import { HandoffRefused, type EventRecord, type IncomingEvent } from '../../src/events/record.ts';
+import { HandoffRefused, type IncomingEvent } from '../../src/events/record.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { LaneSpec, PipelineInfo, RouteDecision, RoutingTable } from '../../src/pipelines/table.ts';
+import type { LaneSpec, RoutingTable } from '../../src/pipelines/table.ts';
 import type { EventStore } from '../../src/storage/event-store.ts';
-import { HeldLane, laneSpec } from '../fixtures/lanes.ts';
+import { HeldLane, laneSpec, tableOf } from '../fixtures/lanes.ts';
 import { emptyDisk, MemoryStore } from '../fixtures/memory-store.ts';
 
 // The real Lane must fit what the engine drives.
@@ -26,26 +26,7 @@ function spec(key: string, capacity = 1000, fingerprint = 'v1'): LaneSpec {
   return laneSpec(key, { queue: { concurrency: 1, capacity }, fingerprint });
 }
 
-/** A routing table whose decision is a function of the event body. */
-function table(
-  specs: LaneSpec[],
-  decide: (e: EventRecord) => Partial<RouteDecision> = () => ({ lanes: specs.map((s) => s.key) }),
-): RoutingTable {
-  const pipelines: PipelineInfo[] = [...new Set(specs.map((s) => s.pipeline))].map((name) => ({
-    name,
-    file: `/${name}.yaml`,
-    enabled: true,
-    catchAll: false,
-    lanes: specs.filter((s) => s.pipeline === name).map((s) => s.key),
-  }));
-  return {
-    version: 1,
-    pipelines,
-    lanes: new Map(specs.map((s) => [s.key, s])),
-    route: async (e) => ({ lanes: [], failures: [], unmatched: false, ...decide(e) }),
-    payload: async (_k, e) => e.body,
-  };
-}
+const table = tableOf;
 
 let dir: string;
 let engines: DeliveryEngine[];
